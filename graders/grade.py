@@ -1,0 +1,122 @@
+"""Grade katas: prepare the folders, run the jobs, score the outcomes."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from graders import pristine, workspace
+from graders.catalog import Kata
+from graders.runner import Job, JobResult, run_jobs
+from graders.score import Expected, Result, expected_tests, grade_tests, grade_variants
+
+TARGETS = ("learner", "solution", "path")
+
+
+@dataclass
+class Plan:
+    """What grading one kata needs: its jobs, the tests expected, and how to score them."""
+
+    kata: Kata
+    target: str
+    jobs: list[Job]
+    expected: list[Expected]
+    notes: list[str]
+    void: str = ""
+
+
+def source_folder(kata: Kata, target: str, path: Path | None) -> Path:
+    if target == "solution":
+        return kata.solution_path
+    if target == "path" and path is not None:
+        return path
+    return kata.path
+
+
+def plan(kata: Kata, target: str, root: Path, path: Path | None = None) -> Plan:
+    """Lay out the folders for grading `kata` under `root` and list the jobs to run."""
+    tag = root.name
+    learner = workspace.learner_sources(kata, source_folder(kata, target, path))
+    try:
+        official, notes = pristine.official_files(kata)
+    except pristine.TamperedError as error:
+        return Plan(kata, target, [], [], [], void=str(error))
+    strict = target == "solution"
+    timeout = kata.timeout
+    if kata.grades == "app":
+        files = {**learner, **official}
+        folder = workspace.lay_out(root, kata.folder, files)
+        tests = sorted(name for name in official if kata.is_test_file(name))
+        expected = [e for name in tests for e in expected_tests(name, official[name])]
+        job = Job(tag, folder, tests, modules(learner), timeout, strict)
+        return Plan(kata, target, [job], expected, notes)
+    tests = sorted(learner)
+    expected = [e for name in tests for e in expected_tests(name, learner[name])]
+    jobs = [
+        Job(tag, workspace.lay_out(root, kata.folder, {**official, **learner}),
+            tests, modules(official), timeout, strict)
+    ]  # fmt: skip
+    for task in kata.tasks:
+        for variant in task.variants:
+            files = {**official, "app.py": kata.variant_path(variant).read_bytes(), **learner}
+            folder = workspace.lay_out(root, f"{kata.folder}-{variant}", files)
+            jobs.append(Job(f"{tag}:{variant}", folder, tests, modules(official), timeout, strict))
+    return Plan(kata, target, jobs, expected, notes)
+
+
+def modules(files: dict[str, bytes]) -> list[str]:
+    return [
+        name[:-3] for name in sorted(files) if name.endswith(".py") and not name.startswith("test_")
+    ]
+
+
+def score(plan: Plan, results: list[JobResult], duration: float) -> Result:
+    kata = plan.kata
+    if plan.void:
+        return Result(
+            kata, plan.target, "error", 0.0, kata.max_score, [], plan.void, duration=duration
+        )
+    main = results[0]
+    if kata.grades == "app":
+        tests = grade_tests(kata, plan.expected, main)
+    else:
+        variants = {r.job.id.split(":", 1)[1]: r for r in results[1:]}
+        tests = grade_variants(kata, plan.expected, main, variants)
+    message = None
+    if main.import_error:
+        message = f"your code could not be imported — {main.import_error}"
+    elif main.problem and not main.tests:
+        message = main.problem
+    status = "error" if message else ("pass" if all(t.status == "pass" for t in tests) else "fail")
+    total = round(sum(t.score for t in tests), 2)
+    return Result(
+        kata, plan.target, status, total, kata.max_score, tests, message, plan.notes,
+        round(duration, 2), main.log,
+    )  # fmt: skip
+
+
+def grade_many(
+    requests: list[tuple[Kata, str, Path | None]], workers: int | None = None
+) -> list[Result]:
+    """Grade several katas at once, their jobs spread over the worker processes."""
+    started = time.monotonic()
+    root = workspace.new_root()
+    try:
+        plans = [
+            plan(kata, target, root / f"{index:03d}-{kata.slug}", path)
+            for index, (kata, target, path) in enumerate(requests)
+        ]
+        results = run_jobs([job for p in plans for job in p.jobs], workers)
+        duration = time.monotonic() - started
+        out = []
+        for p in plans:
+            mine = [r for r in results if any(r.job is job for job in p.jobs)]
+            out.append(score(p, mine, duration))
+        return out
+    finally:
+        workspace.remove(root)
+
+
+def grade(kata: Kata, target: str = "learner", path: Path | None = None) -> Result:
+    return grade_many([(kata, target, path)])[0]

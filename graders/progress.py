@@ -1,0 +1,67 @@
+"""The learner's progress, kept in .learner/progress.json (git-ignored, outside the kata folders)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from graders.catalog import ROOT
+from graders.score import Result
+
+LEARNER_DIR = ROOT / ".learner"
+
+
+def path() -> Path:
+    return Path(os.environ.get("GRADERS_PROGRESS", LEARNER_DIR / "progress.json"))
+
+
+def load() -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data
+
+
+def save(data: dict[str, Any]) -> None:
+    """Write atomically, so an interrupted grade never leaves a broken file."""
+    target = path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".progress-")
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        json.dump(data, stream, indent=2, sort_keys=True)
+    os.replace(temporary, target)
+
+
+def entry(data: dict[str, Any], slug: str) -> dict[str, Any]:
+    kata: dict[str, Any] = data.setdefault(slug, {})
+    return kata
+
+
+def record_grade(result: Result) -> None:
+    if result.target != "learner":
+        return
+    data = load()
+    kata = entry(data, result.kata.slug)
+    kata.update(
+        status=result.status,
+        score=result.score,
+        max_score=result.max_score,
+        tasks_passed=[task.id for task in result.kata.tasks if result.task_passed(task.id)],
+    )
+    save(data)
+
+
+def record_hint(slug: str, task_id: int, level: int) -> None:
+    data = load()
+    hints = entry(data, slug).setdefault("hints", {})
+    hints[str(task_id)] = max(level, hints.get(str(task_id), 0))
+    save(data)
+
+
+def hint_level(slug: str, task_id: int) -> int:
+    level: int = load().get(slug, {}).get("hints", {}).get(str(task_id), 0)
+    return level

@@ -1,0 +1,96 @@
+"""What the learner reads in the terminal: one line a task, one sentence a failure."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from graders.score import Result
+
+MARK = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "error": "[red]✗[/]"}
+TARGET = {"learner": "your code", "solution": "the reference solution", "path": "the submission"}
+
+
+def points(value: float) -> str:
+    return f"{round(value, 2):g}"
+
+
+def show(result: Result, console: Console, verbose: bool = False, where: str = "") -> None:
+    kata = result.kata
+    source = where or TARGET[result.target]
+    console.print(f"[bold]{kata.folder[:2]} · {escape(kata.title)}[/] — grading {escape(source)}")
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    if result.message:
+        console.print(f"[red bold]could not grade:[/] {escape(result.message)}")
+    gate = [t for t in result.tests if t.task_id == 0]
+    for test in gate:
+        console.print(f" {MARK[test.status]} {escape(test.name)}")
+        if test.message:
+            console.print(f"     {escape(test.message)}")
+    for task in kata.tasks:
+        tests = [t for t in result.tests if t.task_id == task.id]
+        earned = sum(t.score for t in tests)
+        status = "pass" if tests and all(t.status == "pass" for t in tests) else "fail"
+        console.print(
+            f" {MARK[status]} Task {task.id}  {escape(task.title)}"
+            f"  [dim]{points(earned)}/{points(task.points)}[/]"
+        )
+        for test in tests:
+            if test.status == "pass" and not verbose:
+                continue
+            console.print(f"     {MARK[test.status]} [dim]{escape(test.name)}[/]")
+            if test.message and not result.message:
+                console.print(f"       {escape(test.message)}")
+            if verbose and test.details:
+                console.print(escape(test.details), highlight=False, markup=False)
+            if verbose and test.output:
+                console.print("[dim]output:[/]", escape(test.output))
+    if verbose and result.log.strip():
+        console.print("[dim]process output (last lines):[/]")
+        console.print(escape(result.log), highlight=False, markup=False)
+    console.print(
+        f"[bold]Score {points(result.score)} / {points(result.max_score)}[/] · "
+        f"{result.tasks_passed} of {len(kata.tasks)} tasks · {result.duration:.1f} s"
+    )
+    console.print(next_step(result))
+
+
+def next_step(result: Result) -> str:
+    kata = result.kata
+    if result.target != "learner":
+        return ""
+    if result.status == "pass":
+        return f"[green bold]Done![/] Compare with the reference: nox -s compare -- {kata.slug}"
+    failing = next((t for t in kata.tasks if not result.task_passed(t.id)), None)
+    task = f"task {failing.id}" if failing else "the kata"
+    return f"Next: {task} in katas/{kata.folder}/ · stuck? nox -s hint -- {kata.slug}"
+
+
+def progress_table(results: list[Result], console: Console) -> None:
+    table = Table(title="FastAPI interview katas — your progress")
+    table.add_column("kata")
+    table.add_column("tasks", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("next")
+    for result in results:
+        kata = result.kata
+        done = result.tasks_passed
+        if result.status == "pass":
+            status = "[green]done[/]"
+        elif result.status == "error":
+            status = f"[red]fix: {escape((result.message or '')[:60])}[/]"
+        else:
+            failing = next(t for t in kata.tasks if not result.task_passed(t.id))
+            status = f"task {failing.id}: {escape(failing.title)}"
+        table.add_row(
+            kata.folder, f"{done}/{len(kata.tasks)}",
+            f"{points(result.score)}/{points(result.max_score)}", status,
+        )  # fmt: skip
+    console.print(table)
+    unfinished = next((r.kata for r in results if r.status != "pass"), None)
+    if unfinished:
+        console.print(f"Next: nox -s {unfinished.slug}")
+    else:
+        console.print("[green bold]Every kata passes.[/]")

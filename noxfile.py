@@ -1,0 +1,129 @@
+"""The commands of the FastAPI interview katas. Grading logic lives in graders/; this file only calls it.
+
+nox                        your progress on every kata
+nox -s first_steps         grade one kata (each kata has a session named by its slug)
+nox -s grade -- 3 --solution
+nox -s verify              the repository's own tests (what CI runs)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["progress"]
+# verify runs on each supported Python that is installed and skips the others, on CI too.
+nox.options.error_on_missing_interpreters = False
+
+ROOT = Path(__file__).resolve().parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+GRADER_VENV = ROOT / ".nox" / "_grader"
+KATAS = sorted(p.name for p in (ROOT / "katas").glob("[0-9][0-9]_*") if (p / "kata.toml").is_file())
+
+
+def grader_python(session: nox.Session) -> str:
+    """The Python of the one virtualenv every grading session shares, made or refreshed on demand.
+
+    Grading is run dozens of times in a row, so the venv is kept and only rebuilt when the
+    pinned dependencies change (a stamp holds their hash): a second grade costs no install.
+    """
+    requirements = nox.project.dependency_groups(PYPROJECT, "grader")
+    stamp_text = json.dumps([sys.version, *requirements])
+    stamp = hashlib.sha256(stamp_text.encode()).hexdigest()
+    python = GRADER_VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    stamp_file = GRADER_VENV / ".grader-stamp"
+    if python.exists() and stamp_file.exists() and stamp_file.read_text() == stamp:
+        return str(python)
+    shutil.rmtree(GRADER_VENV, ignore_errors=True)
+    uv = shutil.which("uv")
+    if uv:
+        session.run(
+            uv, "venv", "--quiet", "--python", sys.executable, str(GRADER_VENV), external=True
+        )
+        session.run(
+            uv, "pip", "install", "--quiet", "--python", str(python), *requirements, external=True
+        )
+    else:
+        session.run(sys.executable, "-m", "venv", str(GRADER_VENV), external=True)
+        session.run(str(python), "-m", "pip", "install", "--quiet", *requirements, external=True)
+    stamp_file.write_text(stamp)
+    return str(python)
+
+
+def graders(session: nox.Session, *args: str) -> None:
+    session.run(grader_python(session), "-m", "graders", *args, external=True)
+
+
+@nox.session(venv_backend="none")
+def progress(session: nox.Session) -> None:
+    """Show every kata with tasks passed, score and what to do next (the default session)."""
+    graders(session, "progress", *session.posargs)
+
+
+@nox.session(venv_backend="none", default=False)
+def grade(session: nox.Session) -> None:
+    """Grade one kata: nox -s grade -- <kata> [--solution | --path DIR] [--json F] [--junit F] [-v]."""
+    graders(session, "grade", *session.posargs)
+
+
+@nox.session(venv_backend="none", default=False)
+def solutions(session: nox.Session) -> None:
+    """Grade every kata against its reference solution; fails unless all pass."""
+    graders(session, "solutions", *session.posargs)
+
+
+def kata_session(folder: str) -> None:
+    slug = folder[3:]
+
+    def session_function(session: nox.Session) -> None:
+        graders(session, "grade", folder, *session.posargs)
+
+    session_function.__doc__ = f"Grade your code for kata {folder}."
+    nox.session(session_function, name=slug, venv_backend="none", default=False)
+
+
+for _folder in KATAS:
+    kata_session(_folder)
+
+
+@nox.session(python=PYTHONS, default=False)
+def verify(session: nox.Session) -> None:
+    """Run the repository's own tests: solutions pass, stubs fail, near misses fail, the engine holds."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "dev"))
+    session.run("python", "-m", "pytest", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+
+
+@nox.session(default=False)
+def lint(session: nox.Session) -> None:
+    """Check style with ruff and types with mypy (the engine is fully typed)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint", "grader"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+
+
+@nox.session(default=False)
+def canary(session: nox.Session) -> None:
+    """Grade every solution against the newest release of everything, to see upstream drift early."""
+    unpinned = [
+        req.split("==")[0].split(";")[0]
+        for req in nox.project.dependency_groups(PYPROJECT, "grader")
+    ]
+    session.install("--upgrade", *unpinned)
+    session.run("python", "-m", "graders", "solutions", *session.posargs)
+
+
+@nox.session(venv_backend="none", default=False)
+def bench(session: nox.Session) -> None:
+    """Measure grading speed and print the ratios the targets are set on."""
+    session.run(grader_python(session), "-m", "graders.bench", *session.posargs, external=True)

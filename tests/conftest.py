@@ -1,0 +1,45 @@
+"""Shared helpers for the repository's own tests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from graders import export
+from graders.catalog import ROOT, Kata, load_catalog
+from graders.grade import grade_many
+from graders.score import Result
+
+NEAR_MISSES = ROOT / "tests" / "near_misses"
+SCHEMA = json.loads(export.SCHEMA.read_text(encoding="utf-8"))
+
+
+def check_schema(result: Result) -> Result:
+    """Every result file the tests produce must match the published schema."""
+    jsonschema.validate(export.as_json(result), SCHEMA)
+    return result
+
+
+def graded(requests: list[tuple[Kata, str, Path | None]]) -> list[Result]:
+    return [check_schema(result) for result in grade_many(requests)]
+
+
+def submission(kata: Kata, folder: Path, replacements: dict[str, str | bytes]) -> Path:
+    """A folder holding the reference solution of `kata` with some files replaced."""
+    source = kata.solution_path
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in source.glob("*.py"):
+        shutil.copy(path, folder / path.name)
+    for name, content in replacements.items():
+        data = content.encode() if isinstance(content, str) else content
+        (folder / name).write_bytes(data)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def katas() -> list[Kata]:
+    return load_catalog()

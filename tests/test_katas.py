@@ -1,0 +1,101 @@
+"""Every kata is sound: its solution passes, its stub fails every task, its near misses fail theirs."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from graders.catalog import Kata, load_catalog
+from graders.score import Result
+from tests.conftest import NEAR_MISSES, graded
+
+KATAS = load_catalog()
+NEAR_MISS_NAME = re.compile(r"^task(\d+)_\w+$")
+
+
+def near_misses(kata: Kata) -> list[Path]:
+    folder = NEAR_MISSES / kata.folder
+    return (
+        sorted(p for p in folder.iterdir() if NEAR_MISS_NAME.match(p.stem))
+        if folder.is_dir()
+        else []
+    )
+
+
+def near_miss_folder(kata: Kata, miss: Path, root: Path) -> Path:
+    """The submission a near miss stands for: the solution with the mistaken files swapped in."""
+    folder = root / kata.folder / miss.stem
+    folder.mkdir(parents=True)
+    if kata.grades == "tests":  # the learner's file is the test file: the near miss replaces it
+        (folder / kata.learner_files(kata.solution_path)[0].name).write_bytes(miss.read_bytes())
+        return folder
+    for path in kata.solution_path.glob("*.py"):
+        shutil.copy(path, folder / path.name)
+    replacements = sorted(miss.glob("*.py")) if miss.is_dir() else [miss]
+    for path in replacements:
+        shutil.copy(path, folder / ("app.py" if path == miss else path.name))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Result]:
+    """Grade every solution, every stub and every near miss in one run of the real grading path."""
+    root = tmp_path_factory.mktemp("near-misses")
+    requests: list[tuple[Kata, str, Path | None]] = []
+    keys = []
+    for kata in KATAS:
+        requests += [(kata, "solution", None), (kata, "learner", None)]
+        keys += [(kata.folder, "solution"), (kata.folder, "stub")]
+        for miss in near_misses(kata):
+            requests.append((kata, "path", near_miss_folder(kata, miss, root)))
+            keys.append((kata.folder, miss.stem))
+    return dict(zip(keys, graded(requests), strict=True))
+
+
+def failures(result: Result) -> str:
+    lines = [f"{t.name}: {t.status} — {t.message}" for t in result.tests if t.status != "pass"]
+    return "\n".join([result.message or "", *lines])
+
+
+@pytest.mark.parametrize("kata", KATAS, ids=lambda k: k.folder)
+def test_solution_passes_every_test(kata: Kata, results: dict[tuple[str, str], Result]) -> None:
+    result = results[(kata.folder, "solution")]
+    assert result.status == "pass", f"{kata.folder} solution:\n{failures(result)}"
+    assert result.score == pytest.approx(kata.max_score)
+
+
+@pytest.mark.parametrize("kata", KATAS, ids=lambda k: k.folder)
+def test_stub_fails_every_task(kata: Kata, results: dict[tuple[str, str], Result]) -> None:
+    result = results[(kata.folder, "stub")]
+    assert result.status == "fail", (
+        f"{kata.folder} stub should fail, not {result.status}: {result.message}"
+    )
+    already = [task.id for task in kata.tasks if result.task_passed(task.id)]
+    assert not already, f"{kata.folder}: the stub already passes task(s) {already}"
+
+
+@pytest.mark.parametrize("kata", KATAS, ids=lambda k: k.folder)
+def test_kata_has_at_least_three_near_misses(kata: Kata) -> None:
+    assert len(near_misses(kata)) >= 3, f"{kata.folder} has {len(near_misses(kata))} near misses"
+
+
+@pytest.mark.parametrize(
+    ("kata", "miss"),
+    [(kata, miss) for kata in KATAS for miss in near_misses(kata)],
+    ids=lambda value: value.folder if isinstance(value, Kata) else value.stem,
+)
+def test_near_miss_fails_the_task_it_targets(
+    kata: Kata, miss: Path, results: dict[tuple[str, str], Result]
+) -> None:
+    match = NEAR_MISS_NAME.match(miss.stem)
+    assert match
+    task_id = int(match.group(1))
+    result = results[(kata.folder, miss.stem)]
+    assert result.status != "error", f"{miss.name} could not be graded: {result.message}"
+    assert not result.task_passed(task_id), (
+        f"{kata.folder}/{miss.name} is a known mistake but passes task {task_id}: "
+        "the tests are too weak to reject it"
+    )

@@ -1,0 +1,123 @@
+"""kata.toml, the files of each kata, the READMEs and the pristine manifest all agree."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+
+from graders import pristine
+from graders.catalog import ROOT, Kata, load_catalog
+from graders.score import expected_tests
+
+KATAS = load_catalog()
+README_PATH = re.compile(
+    r"`((?:katas|solutions|graders|tests)/[\w./-]+|noxfile\.py|pyproject\.toml|\.ci/run)`"
+)
+by_folder = pytest.mark.parametrize("kata", KATAS, ids=lambda k: k.folder)
+
+
+def test_every_kata_folder_is_in_the_catalog() -> None:
+    folders = sorted(
+        p.name for p in (ROOT / "katas").iterdir() if p.is_dir() and p.name[:2].isdigit()
+    )
+    assert folders == [kata.folder for kata in KATAS], (
+        "a kata folder without kata.toml, or the reverse"
+    )
+
+
+def test_kata_numbers_follow_the_curriculum_without_gaps() -> None:
+    assert [kata.number for kata in KATAS] == list(range(1, len(KATAS) + 1))
+
+
+@by_folder
+def test_tasks_are_numbered_from_one_with_points_and_two_hints(kata: Kata) -> None:
+    assert len(kata.tasks) >= 4, f"{kata.folder} has {len(kata.tasks)} tasks, at least 4 wanted"
+    assert [task.id for task in kata.tasks] == list(range(1, len(kata.tasks) + 1))
+    for task in kata.tasks:
+        assert task.points > 0, f"{kata.folder} task {task.id} has no points"
+        assert len(task.hints) >= 2, f"{kata.folder} task {task.id} needs a nudge and a pointer"
+        assert all(hint.strip() for hint in task.hints), f"{kata.folder} task {task.id}: empty hint"
+
+
+@by_folder
+def test_every_test_is_marked_with_a_task_and_every_task_is_tested(kata: Kata) -> None:
+    test_files = sorted(kata.path.glob("test_*.py")) if kata.grades == "app" else []
+    if kata.grades == "tests":
+        assert all(task.variants for task in kata.tasks), f"{kata.folder}: a task without variants"
+        for task in kata.tasks:
+            for variant in task.variants:
+                assert kata.variant_path(variant).is_file(), f"missing variant {variant}"
+        return
+    assert any(kata.slug in p.name for p in test_files), (
+        f"{kata.folder}: name the test file after the slug"
+    )
+    expected = [e for p in test_files for e in expected_tests(p.name, p.read_bytes())]
+    unmarked = [e.name for e in expected if e.task_id not in {t.id for t in kata.tasks}]
+    assert not unmarked, f"{kata.folder}: tests without a valid @pytest.mark.task: {unmarked}"
+    untested = {t.id for t in kata.tasks} - {e.task_id for e in expected}
+    assert not untested, f"{kata.folder}: task(s) {sorted(untested)} have no test"
+    for path in test_files:
+        classes = [n.name for n in ast.parse(path.read_bytes()).body if isinstance(n, ast.ClassDef)]
+        assert not classes, (
+            f"{path.name}: tests are module-level functions, found classes {classes}"
+        )
+
+
+@by_folder
+def test_solution_mirrors_the_stub(kata: Kata) -> None:
+    stub = sorted(p.name for p in kata.path.glob("*.py"))
+    solution = sorted(p.name for p in kata.solution_path.glob("*.py"))
+    if kata.grades == "tests":
+        stub = [name for name in stub if name.startswith("test_")]
+    else:
+        stub = [name for name in stub if not name.startswith("test_")]
+    assert solution == stub, f"solutions/{kata.folder} has {solution}, the kata has {stub}"
+    assert not list(kata.path.rglob("conftest.py")), f"{kata.folder}: no conftest.py in katas"
+
+
+@by_folder
+def test_stub_marks_the_work_of_every_task(kata: Kata) -> None:
+    text = "\n".join(p.read_text(encoding="utf-8") for p in kata.learner_files(kata.path))
+    for task in kata.tasks:
+        assert f"TODO (task {task.id})" in text, (
+            f"{kata.folder}: no `TODO (task {task.id})` in the stub"
+        )
+
+
+@by_folder
+def test_readme_has_the_question_tasks_and_follow_ups(kata: Kata) -> None:
+    readme = (kata.path / "README.md").read_text(encoding="utf-8")
+    for task in kata.tasks:
+        heading = re.search(
+            rf"^#+ Task {task.id}\b.*\((\d+(?:\.\d+)?) points?\)", readme, re.MULTILINE
+        )
+        assert heading, f"{kata.folder}/README.md has no '### Task {task.id} … (N points)' heading"
+        assert float(heading.group(1)) == task.points, (
+            f"{kata.folder}/README.md gives task {task.id} {heading.group(1)} points, kata.toml {task.points:g}"
+        )
+    assert re.search(r"^#+ Follow-up", readme, re.MULTILINE | re.IGNORECASE), (
+        "no follow-up questions"
+    )
+
+
+@pytest.mark.parametrize(
+    "readme",
+    [ROOT / "README.md", *[kata.path / "README.md" for kata in KATAS]],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_readmes_name_only_paths_that_exist(readme) -> None:
+    text = readme.read_text(encoding="utf-8")
+    missing = [
+        found
+        for found in README_PATH.findall(text)
+        if "*" not in found and "<" not in found and not (ROOT / found).exists()
+    ]
+    assert not missing, f"{readme.relative_to(ROOT)} names paths that do not exist: {missing}"
+
+
+def test_pristine_manifest_matches_the_official_files() -> None:
+    assert pristine.load_manifest() == pristine.current_manifest(KATAS), (
+        "graders/pristine.json is stale: run `python -m graders seal` after changing official files"
+    )
