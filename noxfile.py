@@ -45,7 +45,7 @@ def grader_python(session: nox.Session) -> str:
     if python.exists() and stamp_file.exists() and stamp_file.read_text() == stamp:
         return str(python)
     shutil.rmtree(GRADER_VENV, ignore_errors=True)
-    uv = shutil.which("uv")
+    uv = find_uv()
     if uv:
         session.run(
             uv, "venv", "--quiet", "--python", sys.executable, str(GRADER_VENV), external=True
@@ -58,6 +58,16 @@ def grader_python(session: nox.Session) -> str:
         session.run(str(python), "-m", "pip", "install", "--quiet", *requirements, external=True)
     stamp_file.write_text(stamp)
     return str(python)
+
+
+def find_uv() -> str | None:
+    """uv installed beside nox (pip install uv), or anywhere on PATH; None to fall back to pip."""
+    try:
+        from uv import find_uv_bin
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
 
 
 def graders(session: nox.Session, *args: str) -> None:
@@ -74,6 +84,48 @@ def progress(session: nox.Session) -> None:
 def grade(session: nox.Session) -> None:
     """Grade one kata: nox -s grade -- <kata> [--solution | --path DIR] [--json F] [--junit F] [-v]."""
     graders(session, "grade", *session.posargs)
+
+
+@nox.session(venv_backend="none", default=False)
+def hint(session: nox.Session) -> None:
+    """The next hint for a kata's first failing task: nox -s hint -- <kata> [task]."""
+    graders(session, "hint", *session.posargs)
+
+
+@nox.session(venv_backend="none", default=False)
+def watch(session: nox.Session) -> None:
+    """Grade again on every save: nox -s watch -- [<kata>] (default: the first unfinished)."""
+    graders(session, "watch", *session.posargs)
+
+
+@nox.session(venv_backend="none", default=False)
+def compare(session: nox.Session) -> None:
+    """Your files beside the reference solution: nox -s compare -- <kata> [--force]."""
+    graders(session, "compare", *session.posargs)
+
+
+@nox.session(venv_backend="none", default=False)
+def reset(session: nox.Session) -> None:
+    """Restore a kata's stub after backing up your files: nox -s reset -- <kata> [--list | --restore NAME]."""
+    graders(session, "reset", *session.posargs)
+
+
+@nox.session(venv_backend="none", default=False)
+def quiz(session: nox.Session) -> None:
+    """A few questions on a kata's interview topic: nox -s quiz -- <kata> [--answers a,b,c]."""
+    graders(session, "quiz", *session.posargs)
+
+
+@nox.session(venv_backend="none", default=False)
+def batch(session: nox.Session) -> None:
+    """Grade a folder of submissions: nox -s batch -- SUBMISSIONS_DIR --kata <kata> --out DIR."""
+    graders(session, "batch", *session.posargs)
+
+
+@nox.session(venv_backend="none", default=False)
+def ci(session: nox.Session) -> None:
+    """Grade every kata for a CI job: result files and a Markdown summary (nox -s ci -- --out DIR)."""
+    graders(session, "ci", *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)

@@ -1,55 +1,161 @@
-"""`nox -s bench`: grading speed, as ratios measured in one run on this machine.
+"""`nox -s bench`: grading speed, as ratios and rates measured in one run on this machine.
 
-Ratios, not seconds, because the machines are shared and noisy: both sides of a ratio are
-measured back to back, several times, and the median is kept.
+Ratios, not seconds alone, because the machines are shared and noisy: both sides of a ratio are
+measured back to back, several times, and the median is kept. Nothing here is a pass/fail test.
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
-from graders.catalog import ROOT, load_catalog
+from graders.catalog import ROOT, find, load_catalog
 
 ROUNDS = 5
 
 
-def seconds(command: Sequence[str], rounds: int = ROUNDS) -> float:
-    """The median wall time of `command` over `rounds` runs, after one warm-up run."""
+def seconds(command: Sequence[str], rounds: int = ROUNDS, warm_up: bool = True) -> float:
+    """The median wall time of `command` over `rounds` runs, after a warm-up run if asked."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     times = []
-    for attempt in range(rounds + 1):
+    for attempt in range(rounds + warm_up):
         started = time.perf_counter()
         subprocess.run(command, cwd=ROOT, env=env, capture_output=True, check=False)
-        if attempt:
+        if attempt or not warm_up:
             times.append(time.perf_counter() - started)
     return statistics.median(times)
 
 
-def line(name: str, value: float, target: str) -> None:
-    print(f"{name:<58} {value:6.2f}   (target {target})")
+def line(name: str, value: float, target: str, unit: str = "") -> None:
+    print(f"  {name:<62} {value:7.2f}{unit}   (target {target})")
+
+
+def watch_latency(work: Path, rounds: int = 3) -> tuple[float, float]:
+    """Seconds from a save to "checking…" and to the verdict, in `nox -s watch` (medians)."""
+    folder = work / "watched"
+    folder.mkdir()
+    stub = ROOT / "katas" / "01_first_steps" / "app.py"
+    solution = ROOT / "solutions" / "01_first_steps" / "app.py"
+    shutil.copy(stub, folder / "app.py")
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "COLUMNS": "200",
+        "GRADERS_PROGRESS": str(work / "p.json"),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "graders", "watch", "first_steps", "--path", str(folder)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    stream = process.stdout
+    threading.Thread(target=lambda: [lines.put(text) for text in stream], daemon=True).start()
+
+    def wait_for(marker: str) -> float:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if marker in lines.get(timeout=0.5):
+                    return time.perf_counter()
+            except queue.Empty:
+                continue
+        raise RuntimeError(f"watch never printed {marker!r}")
+
+    to_checking, to_verdict = [], []
+    try:
+        wait_for("Watching")
+        for attempt in range(rounds):
+            time.sleep(0.5)
+            source = solution if attempt % 2 == 0 else stub
+            saved = time.perf_counter()
+            shutil.copy(source, folder / "app.py")
+            to_checking.append(wait_for("checking…") - saved)
+            to_verdict.append(wait_for("Score") - saved)
+            wait_for("Watching")
+    finally:
+        process.kill()
+        process.wait()
+        stream.close()
+    return statistics.median(to_checking), statistics.median(to_verdict)
+
+
+def make_class(root: Path, size: int = 50) -> Path:
+    """`size` submissions of kata 01: mostly right, some wrong, some crashing, some hanging."""
+    solution = (ROOT / "solutions" / "01_first_steps" / "app.py").read_text(encoding="utf-8")
+    stub = (ROOT / "katas" / "01_first_steps" / "app.py").read_text(encoding="utf-8")
+    lookup = "    book = BOOKS.get(book_id)\n"
+    kinds = {
+        "passing": solution,
+        "failing": stub,
+        "crashing": "import os\nos._exit(1)\n" + solution,
+        "hanging": solution.replace(lookup, "    while book_id == 3:\n        pass\n" + lookup),
+    }
+    mix = ["passing"] * 6 + ["failing"] * 2 + ["crashing", "hanging"]
+    for number in range(size):
+        kind = mix[number % len(mix)]
+        folder = root / f"student{number:02d}-{kind}"
+        folder.mkdir(parents=True)
+        (folder / "app.py").write_text(kinds[kind], encoding="utf-8")
+    return root
 
 
 def main() -> None:
-    kata = load_catalog()[0]
+    kata = find("first_steps")
     python = sys.executable
-    print(f"Timing on {os.cpu_count()} cores; median of {ROUNDS} runs after a warm-up.\n")
+    print(f"Measured on {os.cpu_count()} cores; medians after a warm-up run.\n")
 
     pytest_alone = seconds([python, "-m", "pytest", "-q", f"katas/{kata.folder}"])
     through_nox = seconds(["nox", "-s", kata.slug])
     one_solution = seconds([python, "-m", "graders", "grade", kata.slug, "--solution"])
     all_solutions = seconds([python, "-m", "graders", "solutions"], rounds=3)
-
-    print(f"pytest alone on {kata.folder}: {pytest_alone:.2f} s")
-    print(f"nox -s {kata.slug} (venv reused): {through_nox:.2f} s")
-    print(f"one kata against its solution: {one_solution:.2f} s")
-    print(f"all {len(load_catalog())} katas against their solutions: {all_solutions:.2f} s\n")
-    line("grading through nox / bare pytest on the same kata", through_nox / pytest_alone, "≤ 1.3")
+    print(
+        f"  pytest alone on {kata.folder}: {pytest_alone:.2f} s; nox -s {kata.slug}: {through_nox:.2f} s"
+    )
+    print(
+        f"  one kata against its solution: {one_solution:.2f} s; all {len(load_catalog())}: {all_solutions:.2f} s\n"
+    )
+    line("grading through nox / bare pytest, same kata", through_nox / pytest_alone, "≤ 1.3")
     line("all katas against solutions / one kata", all_solutions / one_solution, "≤ 3")
+
+    with tempfile.TemporaryDirectory(prefix="graders-bench-") as scratch:
+        work = Path(scratch)
+        checking, verdict = watch_latency(work)
+        line('watch: a save to "checking…"', checking, "at once", " s")
+        line("watch: a save to the verdict", verdict, "≤ 1.5 s", " s")
+
+        submissions = make_class(work / "class")
+        batch = [
+            python,
+            "-m",
+            "graders",
+            "batch",
+            str(submissions),
+            "--kata",
+            "1",
+            "--timeout",
+            "3",
+        ]
+        parallel = seconds([*batch, "--out", str(work / "p")], rounds=1, warm_up=False)
+        serial = seconds(
+            [*batch, "--out", str(work / "s"), "--workers", "1"], rounds=1, warm_up=False
+        )
+        count = len(list(submissions.iterdir()))
+        print(f"\n  batch of {count} submissions (passing, failing, crashing, hanging): "
+              f"{parallel:.1f} s in parallel, {serial:.1f} s one after another")  # fmt: skip
+        line(
+            "batch: submissions per minute", count / parallel * 60, "as many as the machine allows"
+        )
+        line("batch: speed-up over one at a time", serial / parallel, "≥ 1.6")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import difflib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -85,6 +85,12 @@ class Kata:
 
     def variant_path(self, name: str) -> Path:
         return VARIANTS / self.folder / f"{name}.py"
+
+
+def load_raw(kata: Kata) -> dict[str, Any]:
+    """kata.toml as data, for the parts only one command reads (the quiz)."""
+    data: dict[str, Any] = tomllib.loads((kata.path / "kata.toml").read_text(encoding="utf-8"))
+    return data
 
 
 def load_kata(folder: Path) -> Kata:

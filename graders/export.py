@@ -30,7 +30,7 @@ def as_json(result: Result) -> dict[str, Any]:
                 "status": test.status,
                 "score": test.score,
                 "max_score": test.max_score,
-                "message": test.message or None,
+                "message": "\n".join([test.message, *test.replay]) if test.message else None,
                 "output": test.output[:OUTPUT_LIMIT] or None,
                 "duration": test.duration,
             }
@@ -73,3 +73,37 @@ def write_junit(result: Result, path: Path) -> None:
     root = ElementTree.Element("testsuites")
     root.append(suite)
     ElementTree.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def as_gradescope(result: Result) -> dict[str, Any]:
+    """Gradescope's autograder results.json: one test entry a test, statuses passed/failed."""
+    tests = []
+    for number, test in enumerate(result.tests, start=1):
+        output = "\n".join(part for part in (test.message, *test.replay, test.output) if part)
+        tests.append(
+            {
+                "name": f"Task {test.task_id} · {test.name}" if test.task_id else test.name,
+                "number": f"{test.task_id}.{number}",
+                "score": test.score,
+                "max_score": test.max_score,
+                "status": "passed" if test.status == "pass" else "failed",
+                "output": output[: 4 * OUTPUT_LIMIT],
+                "visibility": "visible",
+            }
+        )
+    return {
+        "score": result.score,
+        "max_score": result.max_score,
+        "execution_time": round(result.duration, 2),
+        "output": result.message
+        or f"{result.kata.folder}: {result.tasks_passed} of {len(result.kata.tasks)} tasks pass",
+        "visibility": "visible",
+        "tests": tests,
+    }
+
+
+def write_gradescope(result: Result, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(as_gradescope(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,12 +34,14 @@ def source_folder(kata: Kata, target: str, path: Path | None) -> Path:
     return kata.path
 
 
-def plan(kata: Kata, target: str, root: Path, path: Path | None = None) -> Plan:
+def plan(
+    kata: Kata, target: str, root: Path, path: Path | None = None, tests_from: str | None = None
+) -> Plan:
     """Lay out the folders for grading `kata` under `root` and list the jobs to run."""
     tag = root.name
     learner = workspace.learner_sources(kata, source_folder(kata, target, path))
     try:
-        official, notes = pristine.official_files(kata)
+        official, notes = pristine.official_files(kata, tests_from)
     except pristine.TamperedError as error:
         return Plan(kata, target, [], [], [], void=str(error))
     strict = target == "solution"
@@ -97,25 +99,43 @@ def score(plan: Plan, results: list[JobResult], duration: float) -> Result:
 
 
 def grade_many(
-    requests: list[tuple[Kata, str, Path | None]], workers: int | None = None
+    requests: Sequence[tuple[Kata, str, Path | None]],
+    workers: int | None = None,
+    tests_from: str | None = None,
+    isolate: bool = False,
 ) -> list[Result]:
-    """Grade several katas at once, their jobs spread over the worker processes."""
-    started = time.monotonic()
+    """Grade several katas or submissions at once, their jobs spread over the worker processes.
+
+    `isolate` gives every request a process of its own (for submissions from different people).
+    """
     root = workspace.new_root()
     try:
         plans = [
-            plan(kata, target, root / f"{index:03d}-{kata.slug}", path)
+            plan(kata, target, root / f"{index:03d}-{kata.slug}", path, tests_from)
             for index, (kata, target, path) in enumerate(requests)
         ]
-        results = run_jobs([job for p in plans for job in p.jobs], workers)
-        duration = time.monotonic() - started
+        jobs = [job for p in plans for job in p.jobs]
+        groups = [index for index, p in enumerate(plans) for _ in p.jobs] if isolate else None
+        results = run_jobs(jobs, workers, groups)
         out = []
         for p in plans:
             mine = [r for r in results if any(r.job is job for job in p.jobs)]
-            out.append(score(p, mine, duration))
+            out.append(score(p, mine, sum(r.seconds for r in mine)))
         return out
     finally:
         workspace.remove(root)
+
+
+def unavailable(kata: Kata, message: str) -> Result:
+    """An error result for a submission that could not be graded, with every expected test at 0."""
+    root = workspace.new_root()
+    try:
+        expected = plan(kata, "solution", root).expected
+    finally:
+        workspace.remove(root)
+    fake = JobResult(Job("unavailable", root, [], [], kata.timeout), import_error=message)
+    tests = grade_tests(kata, expected, fake) if kata.grades == "app" else []
+    return Result(kata, "path", "error", 0.0, kata.max_score, tests, message)
 
 
 def grade(kata: Kata, target: str = "learner", path: Path | None = None) -> Result:

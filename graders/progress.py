@@ -62,6 +62,12 @@ def record_hint(slug: str, task_id: int, level: int) -> None:
     save(data)
 
 
+def record_quiz(slug: str, correct: int, total: int) -> None:
+    data = load()
+    entry(data, slug)["quiz"] = {"correct": correct, "total": total}
+    save(data)
+
+
 def hint_level(slug: str, task_id: int) -> int:
     level: int = load().get(slug, {}).get("hints", {}).get(str(task_id), 0)
     return level

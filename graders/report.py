@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -37,12 +39,16 @@ def show(result: Result, console: Console, verbose: bool = False, where: str = "
             f" {MARK[status]} Task {task.id}  {escape(task.title)}"
             f"  [dim]{points(earned)}/{points(task.points)}[/]"
         )
+        replayed = False  # one request replay a task keeps the report short; -v shows all
         for test in tests:
             if test.status == "pass" and not verbose:
                 continue
             console.print(f"     {MARK[test.status]} [dim]{escape(test.name)}[/]")
             if test.message and not result.message:
                 console.print(f"       {escape(test.message)}")
+                for line in test.replay if verbose or not replayed else ():
+                    console.print(f"       [dim]{escape(line)}[/]", soft_wrap=True)
+                replayed = replayed or bool(test.replay)
             if verbose and test.details:
                 console.print(escape(test.details), highlight=False, markup=False)
             if verbose and test.output:
@@ -59,20 +65,25 @@ def show(result: Result, console: Console, verbose: bool = False, where: str = "
 
 def next_step(result: Result) -> str:
     kata = result.kata
-    if result.target != "learner":
+    if result.target == "solution":
         return ""
     if result.status == "pass":
         return f"[green bold]Done![/] Compare with the reference: nox -s compare -- {kata.slug}"
+    if result.target != "learner":
+        return ""
     failing = next((t for t in kata.tasks if not result.task_passed(t.id)), None)
     task = f"task {failing.id}" if failing else "the kata"
     return f"Next: {task} in katas/{kata.folder}/ · stuck? nox -s hint -- {kata.slug}"
 
 
-def progress_table(results: list[Result], console: Console) -> None:
+def progress_table(results: list[Result], stored: dict[str, Any], console: Console) -> None:
+    """One row a kata: tasks passed, score, hint levels used, quiz result and what to do next."""
     table = Table(title="FastAPI interview katas — your progress")
     table.add_column("kata")
     table.add_column("tasks", justify="right")
     table.add_column("score", justify="right")
+    table.add_column("hints", justify="right")
+    table.add_column("quiz", justify="right")
     table.add_column("next")
     for result in results:
         kata = result.kata
@@ -84,10 +95,17 @@ def progress_table(results: list[Result], console: Console) -> None:
         else:
             failing = next(t for t in kata.tasks if not result.task_passed(t.id))
             status = f"task {failing.id}: {escape(failing.title)}"
+        entry = stored.get(kata.slug, {})
+        hints_used = sum(entry.get("hints", {}).values())
+        quiz = entry.get("quiz")
         table.add_row(
-            kata.folder, f"{done}/{len(kata.tasks)}",
-            f"{points(result.score)}/{points(result.max_score)}", status,
-        )  # fmt: skip
+            kata.folder,
+            f"{done}/{len(kata.tasks)}",
+            f"{points(result.score)}/{points(result.max_score)}",
+            str(hints_used) if hints_used else "-",
+            f"{quiz['correct']}/{quiz['total']}" if quiz else "-",
+            status,
+        )
     console.print(table)
     unfinished = next((r.kata for r in results if r.status != "pass"), None)
     if unfinished:

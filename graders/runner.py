@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ class TestRun:
     output: str = ""
     duration: float = 0.0
     finished: bool = False
+    exchange: dict[str, Any] | None = None
 
 
 @dataclass
@@ -60,6 +62,7 @@ class JobResult:
     collect_errors: dict[str, str] = field(default_factory=dict)
     problem: str = ""  # the job could not finish: timeout on import, crash on import, …
     log: str = ""
+    seconds: float = 0.0  # wall time in the child, process start-up included for the first job
 
     def record(self, event: dict[str, Any]) -> None:
         kind = event["event"]
@@ -76,22 +79,34 @@ class JobResult:
             if event["outcome"] == "failed" and run.status == "pass":
                 run.status = "fail" if event["when"] == "call" else "error"
                 run.message, run.text = event["crash"], event["text"]
+                run.exchange = event.get("exchange")
             elif event["outcome"] == "skipped" and run.status == "pass":
                 run.status, run.message = "fail", "skipped: " + event["crash"]
             if event["when"] == "teardown":
                 run.finished = True
 
 
-def run_jobs(jobs: list[Job], workers: int | None = None) -> list[JobResult]:
-    """Run every job, spread over `workers` child processes; results come back in job order."""
+def run_jobs(
+    jobs: list[Job], workers: int | None = None, groups: list[int] | None = None
+) -> list[JobResult]:
+    """Run every job over at most `workers` child processes; results come back in job order.
+
+    Without `groups`, the jobs are dealt out so each process runs a share of them (FastAPI is
+    imported once a process). With `groups` (a group number a job), each group gets a fresh
+    process of its own, so one submission can never touch another's grade.
+    """
     results = [JobResult(job) for job in jobs]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    queues = [results[i::workers] for i in range(workers)]
-    threads = [threading.Thread(target=Supervisor(queue).run) for queue in queues]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
+    if groups is None:
+        units = [results[i::workers] for i in range(workers)]
+    else:
+        by_group: dict[int, list[JobResult]] = {}
+        for group, result in zip(groups, results, strict=True):
+            by_group.setdefault(group, []).append(result)
+        units = list(by_group.values())
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done in pool.map(lambda unit: Supervisor(unit).run(), units):
+            assert done is None
     return results
 
 
@@ -105,9 +120,12 @@ class Supervisor:
 
     def run(self) -> None:
         attempt = 0
-        while self.pending:
-            attempt += 1
-            self._run_child(attempt)
+        try:
+            while self.pending:
+                attempt += 1
+                self._run_child(attempt)
+        finally:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _run_child(self, attempt: int) -> None:
         jobs_file = self.scratch / f"jobs-{attempt}.json"
@@ -148,7 +166,7 @@ class Supervisor:
     def _watch(self, child: subprocess.Popen[bytes], events_file: Path, log_file: Path) -> None:
         current: JobResult | None = None
         running: str | None = None  # the node id of the test that started and has not ended
-        since = time.monotonic()
+        since = mark = time.monotonic()
         offset = 0
         while True:
             exited = child.poll() is not None
@@ -171,24 +189,31 @@ class Supervisor:
                 elif kind == "job_end":
                     self.pending.remove(result)
                     current = None
+                    result.seconds += time.monotonic() - mark
+                    mark = time.monotonic()
             if not self.pending:
                 return
             if exited:
-                self._give_up(current, running, died(child.returncode))
+                self._give_up(current, running, died(child.returncode), mark)
                 return
             elapsed = time.monotonic() - since
             limit = current.job.timeout if current and running else IMPORT_TIMEOUT
             if current and elapsed > limit:
-                self._give_up(current, running, timed_out(limit, running is not None))
+                self._give_up(current, running, timed_out(limit, running is not None), mark)
                 return
             if log_file.stat().st_size > LOG_LIMIT:
-                self._give_up(current, running, "printed more than 20 MB, so grading stopped it")
+                self._give_up(
+                    current, running, "printed more than 20 MB, so grading stopped it", mark
+                )
                 return
             time.sleep(POLL)
 
-    def _give_up(self, current: JobResult | None, running: str | None, why: str) -> None:
+    def _give_up(
+        self, current: JobResult | None, running: str | None, why: str, mark: float
+    ) -> None:
         """Charge the failure to the test that was running, or to the whole job if none was."""
         target = current or self.pending[0]
+        target.seconds += time.monotonic() - mark
         if running is not None:
             run = target.tests.setdefault(running, TestRun(running))
             run.status, run.message, run.finished = "error", why, True

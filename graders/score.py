@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from graders.catalog import Kata
 from graders.explain import explain
+from graders.replay import describe
 from graders.runner import JobResult, TestRun
 
 
@@ -38,6 +39,7 @@ class TestResult:
     output: str = ""
     duration: float = 0.0
     details: str = ""
+    replay: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -130,6 +132,7 @@ def grade_tests(kata: Kata, expected: list[Expected], job: JobResult) -> list[Te
                     4,
                 ),
                 details=run.text if run else job.log,
+                replay=describe(run.exchange) if run and status != "pass" else [],
             )
         )
     return results

@@ -18,6 +18,8 @@ from typing import Any, TextIO
 
 import pytest
 
+from graders import replay
+
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 OUTPUT_LIMIT = 400
 
@@ -57,6 +59,7 @@ class Reporter:
         self.events.emit("collected", nodeids=[item.nodeid for item in session.items])
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
+        replay.forget()
         self.events.emit("start", nodeid=nodeid)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -73,6 +76,7 @@ class Reporter:
             text=cap(report.longreprtext, 8000) if report.failed else "",
             output=cap(output),
             duration=report.duration,
+            exchange=replay.last_exchange if report.failed else None,
         )
 
 
@@ -123,7 +127,7 @@ def run_job(job: dict[str, Any], stream: TextIO) -> None:
         "-W", "ignore::pytest.PytestAssertRewriteWarning",
     ]  # fmt: skip
     if not job["strict_warnings"]:
-        args += ["-p", "no:warnings"]
+        args += ["-W", "default"]  # a learner's deprecated call is shown, not a failed test
     for nodeid in job["deselect"]:
         args += ["--deselect", nodeid]
     exit_code = pytest.main(args, plugins=[Reporter(events)])
@@ -144,6 +148,7 @@ def forget(directory: Path) -> None:
 def main() -> None:
     jobs = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     events_path = os.environ.pop("GRADERS_EVENTS")
+    replay.install()
     with open(events_path, "a", encoding="utf-8") as stream:
         for job in jobs:
             run_job(job, stream)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 
 import pytest
 
 from graders import pristine
-from graders.catalog import ROOT, Kata, load_catalog
+from graders.catalog import ROOT, Kata, load_catalog, load_raw
 from graders.score import expected_tests
 
 KATAS = load_catalog()
@@ -112,7 +113,7 @@ def test_readmes_name_only_paths_that_exist(readme) -> None:
     missing = [
         found
         for found in README_PATH.findall(text)
-        if "*" not in found and "<" not in found and not (ROOT / found).exists()
+        if not any(mark in found for mark in ("*", "<", "NN_")) and not (ROOT / found).exists()
     ]
     assert not missing, f"{readme.relative_to(ROOT)} names paths that do not exist: {missing}"
 
@@ -121,3 +122,52 @@ def test_pristine_manifest_matches_the_official_files() -> None:
     assert pristine.load_manifest() == pristine.current_manifest(KATAS), (
         "graders/pristine.json is stale: run `python -m graders seal` after changing official files"
     )
+
+
+@by_folder
+def test_quiz_has_three_to_five_answerable_questions(kata: Kata) -> None:
+    quiz = load_raw(kata).get("quiz", [])
+    assert 3 <= len(quiz) <= 5, f"{kata.folder} has {len(quiz)} quiz questions, 3 to 5 wanted"
+    for number, question in enumerate(quiz, start=1):
+        choices = question["choices"]
+        assert 3 <= len(choices) <= 5 and len(set(choices)) == len(choices), f"question {number}"
+        assert question["answer"] in "abcde"[: len(choices)], (
+            f"question {number}: bad answer letter"
+        )
+        assert question["question"].strip() and question["explanation"].strip(), (
+            f"question {number}"
+        )
+
+
+@by_folder
+def test_hints_never_give_the_solution_away(kata: Kata) -> None:
+    solution_lines = {
+        line.strip()
+        for path in kata.learner_files(kata.solution_path)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if len(line.strip()) >= 30 and not line.strip().startswith(("#", "import ", "from ", '"""'))
+    }
+    for task in kata.tasks:
+        for hint in task.hints:
+            leaked = [line for line in solution_lines if line in hint]
+            assert not leaked, f"{kata.folder} task {task.id} hint quotes the solution: {leaked}"
+
+
+@pytest.mark.parametrize("kata", [k for k in KATAS if k.grades == "tests"], ids=lambda k: k.folder)
+def test_each_variant_is_the_given_app_with_one_small_bug(kata: Kata) -> None:
+    given = (kata.path / "app.py").read_text(encoding="utf-8").splitlines()
+    for task in kata.tasks:
+        for variant in task.variants:
+            changed = [
+                line
+                for line in difflib.unified_diff(
+                    given,
+                    kata.variant_path(variant).read_text(encoding="utf-8").splitlines(),
+                    n=0,
+                    lineterm="",
+                )
+                if line[:1] in "+-" and not line.startswith(("+++", "---"))
+            ]
+            assert 1 <= len(changed) <= 24, (
+                f"variant {variant} changes {len(changed)} lines of app.py: has it drifted?"
+            )

@@ -1,8 +1,9 @@
 """Kata 01 · First steps — what the books API must do. Run: nox -s first_steps"""
 
-import app as kata
 import pytest
 from fastapi.testclient import TestClient
+
+import app as kata
 
 PUBLIC_FIELDS = {"id", "title", "author", "year"}
 

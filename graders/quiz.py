@@ -1,0 +1,76 @@
+"""`quiz`: a few multiple-choice questions on a kata's interview topic, each answer explained."""
+
+from __future__ import annotations
+
+import string
+import sys
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.markup import escape
+from rich.prompt import Prompt
+
+from graders import progress
+from graders.catalog import Kata, UsageError, load_raw
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    choices: tuple[str, ...]
+    answer: str  # a letter: a, b, c…
+    explanation: str
+
+    @property
+    def letters(self) -> list[str]:
+        return list(string.ascii_lowercase[: len(self.choices)])
+
+
+def questions(kata: Kata) -> list[Question]:
+    return [
+        Question(q["question"], tuple(q["choices"]), q["answer"], q["explanation"])
+        for q in load_raw(kata).get("quiz", ())
+    ]
+
+
+def parse_answers(text: str, asked: list[Question]) -> list[str]:
+    answers = [part.strip().lower() for part in text.split(",")]
+    if len(answers) != len(asked):
+        raise UsageError(
+            f"--answers has {len(answers)} answers for {len(asked)} questions (e.g. --answers {','.join('a' * len(asked))})"
+        )
+    for number, (answer, question) in enumerate(zip(answers, asked, strict=True), start=1):
+        if answer not in question.letters:
+            raise UsageError(
+                f"answer {number} is '{answer}'; question {number} takes one of {', '.join(question.letters)}"
+            )
+    return answers
+
+
+def run(kata: Kata, console: Console, answers_text: str | None) -> int:
+    asked = questions(kata)
+    if not asked:
+        raise UsageError(f"{kata.slug} has no quiz yet")
+    answers = parse_answers(answers_text, asked) if answers_text is not None else None
+    if answers is None and not sys.stdin.isatty():
+        raise UsageError("the quiz asks in a terminal; without one, pass --answers a,b,c")
+    console.print(f"[bold]{kata.folder} · quiz[/] — {escape(kata.question)}\n")
+    correct = 0
+    for number, question in enumerate(asked, start=1):
+        console.print(f"[bold]{number}. {escape(question.text)}[/]")
+        for letter, choice in zip(question.letters, question.choices, strict=True):
+            console.print(f"   {letter}) {escape(choice)}")
+        if answers is None:
+            answer = Prompt.ask("   your answer", choices=question.letters, console=console)
+        else:
+            answer = answers[number - 1]
+            console.print(f"   your answer: {answer}")
+        right = answer == question.answer
+        correct += right
+        verdict = (
+            "[green]right[/]" if right else f"[red]not quite — the answer is {question.answer}[/]"
+        )
+        console.print(f"   {verdict}. {escape(question.explanation)}\n")
+    console.print(f"[bold]{correct} of {len(asked)} right.[/]")
+    progress.record_quiz(kata.slug, correct, len(asked))
+    return 0 if correct == len(asked) else 1

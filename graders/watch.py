@@ -1,0 +1,76 @@
+"""`watch`: grade again on every save, rustlings-style.
+
+With a kata it watches that kata; without one it follows the first unfinished kata and moves on
+to the next when it passes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from watchfiles import watch as watch_files
+
+from graders import progress, report
+from graders.catalog import Kata, load_catalog
+from graders.grade import grade
+from graders.score import Result
+
+DEBOUNCE_MS = 50  # an editor's save is often several writes; gather them, but barely wait
+
+
+def check(kata: Kata, console: Console, path: Path | None, clear: bool = True) -> Result:
+    if clear:
+        console.clear()
+    console.print("[dim]checking…[/]")
+    result = grade(kata, "path" if path else "learner", path)
+    progress.record_grade(result)
+    if clear:
+        console.clear()
+    report.show(result, console, where=str(path) if path else "")
+    return result
+
+
+def next_unfinished(after: Kata | None = None) -> Kata | None:
+    katas = load_catalog()
+    done = {slug for slug, entry in progress.load().items() if entry.get("status") == "pass"}
+    start = katas.index(after) + 1 if after in katas else 0
+    return next((kata for kata in katas[start:] if kata.slug not in done), None)
+
+
+def watch(kata: Kata | None, console: Console, path: Path | None = None) -> int:
+    following = kata is None
+    current = kata or next_unfinished()
+    if current is None:
+        console.print("[green bold]Every kata passes.[/] Nothing left to watch.")
+        return 0
+    clear = True
+    while True:
+        graded = snapshot(path or current.path)
+        result = check(current, console, path, clear)
+        clear = True
+        if result.status == "pass":
+            upcoming = next_unfinished(current)
+            if upcoming is None:
+                console.print("[green bold]That was the last unfinished kata — well done.[/]")
+            elif following:
+                console.print(
+                    f"\nMoving on to {upcoming.folder}: edit katas/{upcoming.folder}/ …\n"
+                )
+                current, clear = upcoming, False  # keep the "Done" on screen
+                continue
+            else:
+                console.print(f"Next kata: nox -s watch -- {upcoming.slug}")
+        folder = path or current.path
+        if snapshot(folder) != graded:
+            continue  # saved while grading: grade that version now
+        console.print(f"[dim]Watching {folder} — save a file to grade again, Ctrl-C to stop.[/]")
+        for changes in watch_files(folder, debounce=DEBOUNCE_MS, step=20, raise_interrupt=False):
+            if any(changed.endswith(".py") for _, changed in changes):
+                break
+        else:
+            return 0  # interrupted
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.py"))}

@@ -1,0 +1,210 @@
+"""Never overrides get_mailer or get_now: reads the real outbox and the real clock instead."""
+
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+import app as kata
+
+AUTH = {"X-API-Key": kata.API_KEY}
+WIDGET = {"name": "Widget", "price": 2.5, "quantity": 3}
+
+
+@pytest.fixture
+def client():
+    store = kata.ItemStore()
+    kata.app.dependency_overrides[kata.get_store] = lambda: store
+    with TestClient(kata.app) as client:
+        yield client
+    kata.app.dependency_overrides.clear()
+
+
+def create(client: TestClient, **fields) -> dict:
+    """POST a valid item (WIDGET changed by `fields`) and return its JSON."""
+    r = client.post("/items", json=WIDGET | fields, headers=AUTH)
+    assert r.status_code == 201, f"POST /items → {r.status_code} {r.text}, expected 201"
+    return r.json()
+
+
+# Task 1 — status codes and bodies
+
+
+@pytest.mark.task(1)
+def test_create_returns_201_with_the_stored_item(client):
+    r = client.post("/items", json=WIDGET, headers=AUTH)
+    assert r.status_code == 201, f"POST /items → {r.status_code}, expected 201 Created"
+    assert r.json() == WIDGET | {"id": 1, "created_at": r.json()["created_at"]}
+
+
+@pytest.mark.task(1)
+def test_read_returns_the_item_and_404_when_missing(client):
+    item = create(client)
+    assert client.get(f"/items/{item['id']}").json() == item
+    r = client.get("/items/999")
+    assert r.status_code == 404, f"GET /items/999 → {r.status_code}, expected 404"
+
+
+@pytest.mark.task(1)
+def test_patch_changes_only_the_fields_sent(client):
+    item = create(client)
+    r = client.patch(f"/items/{item['id']}", json={"quantity": 7}, headers=AUTH)
+    assert r.status_code == 200, f"PATCH /items/1 → {r.status_code}, expected 200"
+    assert r.json() == item | {"quantity": 7}
+    r = client.patch("/items/999", json={"quantity": 7}, headers=AUTH)
+    assert r.status_code == 404, f"PATCH /items/999 → {r.status_code}, expected 404"
+
+
+@pytest.mark.task(1)
+def test_delete_returns_204_and_the_item_is_gone(client):
+    item = create(client)
+    r = client.delete(f"/items/{item['id']}", headers=AUTH)
+    assert r.status_code == 204, f"DELETE /items/1 → {r.status_code}, expected 204"
+    assert r.content == b"", "a 204 response has no body"
+    assert client.get(f"/items/{item['id']}").status_code == 404
+
+
+@pytest.mark.task(1)
+def test_delete_of_a_missing_item_is_404(client):
+    r = client.delete("/items/999", headers=AUTH)
+    assert r.status_code == 404, f"DELETE /items/999 → {r.status_code}, expected 404"
+
+
+# Task 2 — validation
+
+
+@pytest.mark.task(2)
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"price": 2.5},
+        {"name": "", "price": 2.5},
+        {"name": "x" * 51, "price": 2.5},
+        {"name": "Widget"},
+        {"name": "Widget", "price": 0},
+        {"name": "Widget", "price": -1},
+        {"name": "Widget", "price": "cheap"},
+        {"name": "Widget", "price": 2.5, "quantity": -1},
+    ],
+)
+def test_create_rejects_a_bad_body_with_422(client, body):
+    r = client.post("/items", json=body, headers=AUTH)
+    assert r.status_code == 422, f"POST /items {body} → {r.status_code}, expected 422"
+    assert client.get("/items").json()["total"] == 0, "a rejected item must not be stored"
+
+
+@pytest.mark.task(2)
+@pytest.mark.parametrize("changes", [{"price": 0}, {"price": -1}, {"quantity": -1}])
+def test_update_rejects_bad_changes_with_422(client, changes):
+    item = create(client)
+    r = client.patch(f"/items/{item['id']}", json=changes, headers=AUTH)
+    assert r.status_code == 422, f"PATCH /items/1 {changes} → {r.status_code}, expected 422"
+    assert client.get(f"/items/{item['id']}").json() == item, "a rejected change must not apply"
+
+
+@pytest.mark.task(2)
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "offset=-1", "limit=ten"])
+def test_paging_parameters_out_of_range_are_422(client, query):
+    r = client.get(f"/items?{query}")
+    assert r.status_code == 422, f"GET /items?{query} → {r.status_code}, expected 422"
+
+
+@pytest.mark.task(2)
+@pytest.mark.parametrize("query", ["limit=1", "limit=100", "offset=0"])
+def test_paging_parameters_at_the_bounds_are_accepted(client, query):
+    r = client.get(f"/items?{query}")
+    assert r.status_code == 200, f"GET /items?{query} → {r.status_code}, expected 200"
+
+
+# Task 3 — authentication
+
+CHANGES = [
+    ("POST", "/items", WIDGET),
+    ("PATCH", "/items/1", {"quantity": 0}),
+    ("DELETE", "/items/1", None),
+]
+
+
+@pytest.mark.task(3)
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "guess"}], ids=["no key", "wrong key"])
+@pytest.mark.parametrize(("method", "url", "body"), CHANGES, ids=["post", "patch", "delete"])
+def test_changes_without_a_valid_key_are_401_and_change_nothing(client, method, url, body, headers):
+    before = create(client)
+    r = client.request(method, url, json=body, headers=headers)
+    assert r.status_code == 401, f"{method} {url} with {headers} → {r.status_code}, expected 401"
+    assert r.headers.get("WWW-Authenticate") == "ApiKey"
+    assert client.get("/items").json() == {"items": [before], "total": 1}, "nothing may change"
+
+
+@pytest.mark.task(3)
+def test_reading_needs_no_key(client):
+    item = create(client)
+    assert client.get("/items").status_code == 200
+    assert client.get(f"/items/{item['id']}").status_code == 200
+
+
+# Task 4 — pagination
+
+
+@pytest.mark.task(4)
+def test_an_empty_store_lists_an_empty_page(client):
+    assert client.get("/items").json() == {"items": [], "total": 0}
+
+
+@pytest.mark.task(4)
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("limit=2", ["a", "b"]),
+        ("limit=2&offset=2", ["c", "d"]),
+        ("limit=2&offset=4", ["e"]),
+        ("offset=5", []),
+        ("limit=5", ["a", "b", "c", "d", "e"]),
+        ("limit=1&offset=3", ["d"]),
+    ],
+)
+def test_pages_cut_the_collection_at_limit_and_offset(client, query, names):
+    for name in "abcde":
+        create(client, name=name)
+    r = client.get(f"/items?{query}")
+    page = r.json()
+    got = [item["name"] for item in page["items"]]
+    assert got == names, f"GET /items?{query} with items a..e → {got}, expected {names}"
+    assert page["total"] == 5, f"GET /items?{query} → total {page['total']}, expected 5"
+
+
+@pytest.mark.task(4)
+def test_default_page_size_is_10(client):
+    for n in range(12):
+        create(client, name=f"item {n}")
+    page = client.get("/items").json()
+    assert len(page["items"]) == 10, f"GET /items with 12 items → {len(page['items'])}, expected 10"
+    assert page["total"] == 12
+
+
+# Task 5 — the mailer and the clock
+
+
+@pytest.mark.task(5)
+def test_create_mails_the_stock_team(client):
+    create(client, name="Gadget")
+    assert ("stock@example.com", "New item: Gadget") in kata.SENT_FOR_REAL
+
+
+@pytest.mark.task(5)
+def test_a_rejected_create_sends_no_mail(client):
+    before = list(kata.SENT_FOR_REAL)
+    client.post("/items", json={"name": "Gadget", "price": -1}, headers=AUTH)
+    client.post("/items", json=WIDGET)
+    assert before == kata.SENT_FOR_REAL
+
+
+@pytest.mark.task(5)
+@pytest.mark.asyncio
+async def test_created_at_is_now(client):
+    transport = httpx.ASGITransport(app=kata.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as ac:
+        r = await ac.post("/items", json=WIDGET, headers=AUTH)
+    created_at = datetime.fromisoformat(r.json()["created_at"].replace("Z", "+00:00"))
+    assert abs(datetime.now(timezone.utc) - created_at) < timedelta(minutes=1)

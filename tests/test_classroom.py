@@ -1,0 +1,193 @@
+"""Grading a class: batch gradebooks, trusted tests, Gradescope results and the CI command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from graders.catalog import ROOT
+from tests.test_cli import graders
+
+SOLUTION = (ROOT / "solutions" / "01_first_steps" / "app.py").read_text()
+STUB = (ROOT / "katas" / "01_first_steps" / "app.py").read_text()
+GRADESCOPE = json.loads((ROOT / "graders" / "gradescope.schema.json").read_text())
+RESULT = json.loads((ROOT / "graders" / "result.schema.json").read_text())
+HANG = SOLUTION.replace(
+    "    book = BOOKS.get(book_id)\n",
+    "    while book_id == 3: pass\n    book = BOOKS.get(book_id)\n",
+)
+
+
+@pytest.fixture(scope="module")
+def submissions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A class of six: right, wrong, crashing, hanging, empty, and one who handed in a clone."""
+    root = tmp_path_factory.mktemp("class")
+    files = {
+        "ada/app.py": SOLUTION,
+        "bo/app.py": STUB,
+        "cy/app.py": "import os\nos._exit(7)\n",
+        "di/app.py": HANG,
+        "ed/notes.txt": "I ran out of time\n",
+        "flo/katas/01_first_steps/app.py": SOLUTION,
+        "flo/katas/01_first_steps/test_first_steps.py": "def test_mine():\n    assert True\n",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+@pytest.fixture(scope="module")
+def gradebook(submissions: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    first, second = tmp_path_factory.mktemp("book1"), tmp_path_factory.mktemp("book2")
+    for out in (first, second):
+        done = graders(
+            "batch", str(submissions), "--kata", "1", "--out", str(out), "--timeout", "3"
+        )
+        assert done.returncode == 0, done.stderr
+    return first, second
+
+
+def test_gradebook_has_a_row_a_submission_with_scores_per_task(
+    gradebook: tuple[Path, Path],
+) -> None:
+    rows = (gradebook[0] / "gradebook.csv").read_text().splitlines()
+    assert rows[0] == "submission,task 1,task 2,task 3,task 4,total,max,status,message"
+    by_name = {row.split(",")[0]: row.split(",") for row in rows[1:]}
+    assert sorted(by_name) == ["ada", "bo", "cy", "di", "ed", "flo"]
+    assert by_name["ada"][1:8] == ["2", "3", "2", "3", "10", "10", "pass"]
+    assert by_name["flo"][5:8] == ["10", "10", "pass"], "a clone is found, its own tests ignored"
+    assert by_name["bo"][7] == "fail"
+    assert by_name["cy"][7] == "error" and "exited with code 7" in ",".join(by_name["cy"][8:])
+    assert by_name["di"][7] == "fail" and by_name["di"][1] != "2", "a hang costs its test only"
+    assert by_name["ed"][7] == "error" and "no kata files found" in by_name["ed"][8]
+
+
+def test_a_second_run_gives_the_same_gradebook(gradebook: tuple[Path, Path]) -> None:
+    first, second = gradebook
+    for name in ("gradebook.csv", "gradebook.md"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_every_submission_gets_a_valid_result_file(gradebook: tuple[Path, Path]) -> None:
+    files = sorted((gradebook[0] / "results").glob("*.json"))
+    assert [f.stem for f in files] == ["ada", "bo", "cy", "di", "ed", "flo"]
+    for file in files:
+        jsonschema.validate(json.loads(file.read_text()), RESULT)
+
+
+def test_markdown_gradebook_is_a_table(gradebook: tuple[Path, Path]) -> None:
+    lines = (gradebook[0] / "gradebook.md").read_text().splitlines()
+    assert lines[0] == "# Gradebook · 01_first_steps · First steps"
+    assert lines[2].startswith("| submission | task 1 |") and lines[3].startswith("|---|")
+    assert len(lines) == 4 + 6
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["batch", "/no/such", "--kata", "1", "--out", "x"], "/no/such: no such folder"),
+        (["batch", ".", "--kata", "zz", "--out", "x"], "unknown kata 'zz'"),
+        (["batch", ".", "--out", "x"], "the following arguments are required: --kata"),
+        (["batch", ".", "--kata", "1", "--out", "x", "--workers", "0"], "--workers 0"),
+        (
+            ["grade", "1", "--tests-from", "no-such-ref"],
+            "--tests-from no-such-ref: neither a folder nor a git ref",
+        ),
+    ],
+)
+def test_classroom_usage_errors_are_one_line(args: list[str], says: str) -> None:
+    done = graders(*args)
+    assert done.returncode == 2 and says in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_tests_from_a_trusted_folder_replace_the_official_tests(tmp_path: Path) -> None:
+    trusted = tmp_path / "trusted" / "01_first_steps"
+    trusted.mkdir(parents=True)
+    (trusted / "test_first_steps.py").write_text(
+        "import pytest\nimport app as kata\n\n\n"
+        "@pytest.mark.task(1)\ndef test_hidden_check():\n    assert kata.BOOKS[1]['title'] == 'Dune', 'hidden'\n"
+    )
+    done = graders(
+        "grade",
+        "1",
+        "--solution",
+        "--tests-from",
+        str(tmp_path / "trusted"),
+        "--json",
+        str(tmp_path / "r.json"),
+    )
+    assert done.returncode == 0, done.stdout
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert [t["name"] for t in result["tests"]] == ["test_hidden_check"]
+    assert "official files taken from" in done.stdout
+
+
+def test_tests_from_a_git_ref(tmp_path: Path) -> None:
+    done = graders(
+        "grade", "1", "--solution", "--tests-from", "HEAD", "--json", str(tmp_path / "r.json")
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(json.loads((tmp_path / "r.json").read_text())["tests"]) == 14
+
+
+def test_gradescope_results_match_the_schema(tmp_path: Path) -> None:
+    graders("grade", "1", "--solution", "--gradescope", str(tmp_path / "pass.json"))
+    graders(
+        "grade",
+        "1",
+        "--gradescope",
+        str(tmp_path / "fail.json"),
+        env={"GRADERS_PROGRESS": str(tmp_path / "p")},
+    )
+    passed, failed = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("pass", "fail"))
+    for document in (passed, failed):
+        jsonschema.validate(document, GRADESCOPE)
+    assert passed["score"] == passed["max_score"] == 10
+    assert {t["status"] for t in passed["tests"]} == {"passed"}
+    assert failed["score"] == 0.75
+    first = failed["tests"][0]
+    assert (
+        first["name"] == "Task 1 · test_book_is_found_by_its_integer_id"
+        and first["status"] == "failed"
+    )
+    assert "GET /books/3 → 404, expected 200" in first["output"]
+
+
+def test_ci_command_writes_results_and_a_markdown_summary(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    env = {"GRADERS_PROGRESS": str(tmp_path / "p.json")}
+    done = graders("ci", "--out", str(tmp_path / "results"), "--summary", str(summary), env=env)
+    assert done.returncode == 0, done.stderr
+    text = summary.read_text()
+    assert text.startswith("earlier step\n## FastAPI katas"), "the summary is appended to"
+    assert "| 01_first_steps | 0/4 | 0.75/10 | ❌ fail |" in text and "**Total:" in text
+    katas = sorted(
+        p.name for p in (ROOT / "katas").iterdir() if p.is_dir() and p.name[:2].isdigit()
+    )
+    assert sorted(p.stem for p in (tmp_path / "results").glob("*.json")) == katas
+    assert len(list((tmp_path / "results").glob("*.junit.xml"))) == len(katas)
+    strict = graders(
+        "ci",
+        "--out",
+        str(tmp_path / "r2"),
+        "--strict",
+        env={**env, "GITHUB_STEP_SUMMARY": str(tmp_path / "gh.md")},
+    )
+    assert strict.returncode == 1, "stubs fail, so --strict fails"
+    assert "## FastAPI katas" in (tmp_path / "gh.md").read_text()
+
+
+def test_the_workflow_calls_our_ci_command_and_keeps_the_files() -> None:
+    workflow = (ROOT / ".github" / "workflows" / "grade.yml").read_text()
+    assert "nox -s ci -- --out results" in workflow
+    assert "actions/upload-artifact" in workflow and "path: results/" in workflow
+    uses = [line.split("uses:")[1].strip() for line in workflow.splitlines() if "uses:" in line]
+    assert all(
+        action.startswith(("actions/checkout", "actions/setup-python", "actions/upload-artifact"))
+        for action in uses
+    ), f"only GitHub's own actions, no classroom autograder: {uses}"
