@@ -59,7 +59,12 @@ def watch_latency(work: Path, rounds: int = 3) -> tuple[float, float]:
     lines: queue.Queue[str] = queue.Queue()
     assert process.stdout is not None
     stream = process.stdout
-    threading.Thread(target=lambda: [lines.put(text) for text in stream], daemon=True).start()
+
+    def pump() -> None:
+        for text in stream:
+            lines.put(text)
+
+    threading.Thread(target=pump, daemon=True).start()
 
     def wait_for(marker: str) -> float:
         deadline = time.monotonic() + 60

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,26 +18,22 @@ NEAR_MISS_NAME = re.compile(r"^task(\d+)_\w+$")
 
 
 def near_misses(kata: Kata) -> list[Path]:
-    folder = NEAR_MISSES / kata.folder
-    return (
-        sorted(p for p in folder.iterdir() if NEAR_MISS_NAME.match(p.stem))
-        if folder.is_dir()
-        else []
-    )
+    """The kata's near misses: each a unified diff that puts one real mistake into the solution."""
+    return sorted((NEAR_MISSES / kata.folder).glob("task*.diff"))
 
 
 def near_miss_folder(kata: Kata, miss: Path, root: Path) -> Path:
-    """The submission a near miss stands for: the solution with the mistaken files swapped in."""
+    """The submission a near miss stands for: the reference solution with the diff applied."""
     folder = root / kata.folder / miss.stem
     folder.mkdir(parents=True)
-    if kata.grades == "tests":  # the learner's file is the test file: the near miss replaces it
-        (folder / kata.learner_files(kata.solution_path)[0].name).write_bytes(miss.read_bytes())
-        return folder
     for path in kata.solution_path.glob("*.py"):
         shutil.copy(path, folder / path.name)
-    replacements = sorted(miss.glob("*.py")) if miss.is_dir() else [miss]
-    for path in replacements:
-        shutil.copy(path, folder / ("app.py" if path == miss else path.name))
+    applied = subprocess.run(
+        ["git", "apply", str(miss)], cwd=folder, capture_output=True, text=True
+    )
+    assert applied.returncode == 0, (
+        f"{miss.name} no longer applies to the solution: {applied.stderr}"
+    )
     return folder
 
 
@@ -78,8 +75,14 @@ def test_stub_fails_every_task(kata: Kata, results: dict[tuple[str, str], Result
 
 
 @pytest.mark.parametrize("kata", KATAS, ids=lambda k: k.folder)
-def test_kata_has_at_least_three_near_misses(kata: Kata) -> None:
-    assert len(near_misses(kata)) >= 3, f"{kata.folder} has {len(near_misses(kata))} near misses"
+def test_kata_has_at_least_three_near_misses_that_say_what_is_wrong(kata: Kata) -> None:
+    misses = near_misses(kata)
+    assert len(misses) >= 3, f"{kata.folder} has {len(misses)} near misses"
+    for miss in misses:
+        text = miss.read_text(encoding="utf-8")
+        description = text.split("\n--- a/", 1)[0].strip()
+        assert description, f"{miss.name}: start with a sentence saying what the mistake is"
+        assert NEAR_MISS_NAME.match(miss.stem), f"{miss.name}: name it taskN_<mistake>.diff"
 
 
 @pytest.mark.parametrize(
