@@ -84,7 +84,8 @@ class Kata:
         return [p for p in files if self.is_test_file(p.name) == wants_tests]
 
     def variant_path(self, name: str) -> Path:
-        return VARIANTS / self.folder / f"{name}.py"
+        """The diff that puts the bug called `name` into the given app."""
+        return VARIANTS / self.folder / f"{name}.diff"
 
 
 def load_raw(kata: Kata) -> dict[str, Any]:

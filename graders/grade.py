@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from graders import pristine, workspace
+from graders import patch, pristine, workspace
 from graders.catalog import Kata
 from graders.runner import Job, JobResult, run_jobs
 from graders.score import Expected, Result, expected_tests, grade_tests, grade_variants
@@ -61,7 +61,8 @@ def plan(
     ]  # fmt: skip
     for task in kata.tasks:
         for variant in task.variants:
-            files = {**official, "app.py": kata.variant_path(variant).read_bytes(), **learner}
+            diff = kata.variant_path(variant).read_text(encoding="utf-8")
+            files = {**patch.apply_to_files(diff, official), **learner}
             folder = workspace.lay_out(root, f"{kata.folder}-{variant}", files)
             jobs.append(Job(f"{tag}:{variant}", folder, tests, modules(official), timeout, strict))
     return Plan(kata, target, jobs, expected, notes)

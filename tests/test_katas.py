@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from graders import patch, workspace
 from graders.catalog import Kata, load_catalog
 from graders.score import Result
 from tests.conftest import NEAR_MISSES, graded
@@ -24,17 +23,12 @@ def near_misses(kata: Kata) -> list[Path]:
 
 def near_miss_folder(kata: Kata, miss: Path, root: Path) -> Path:
     """The submission a near miss stands for: the reference solution with the diff applied."""
-    folder = root / kata.folder / miss.stem
-    folder.mkdir(parents=True)
-    for path in kata.solution_path.glob("*.py"):
-        shutil.copy(path, folder / path.name)
-    applied = subprocess.run(
-        ["git", "apply", str(miss)], cwd=folder, capture_output=True, text=True
-    )
-    assert applied.returncode == 0, (
-        f"{miss.name} no longer applies to the solution: {applied.stderr}"
-    )
-    return folder
+    solution = {path.name: path.read_bytes() for path in kata.solution_path.glob("*.py")}
+    try:
+        files = patch.apply_to_files(miss.read_text(encoding="utf-8"), solution)
+    except patch.PatchError as error:
+        raise AssertionError(f"{miss.name} no longer applies to the solution: {error}") from None
+    return workspace.lay_out(root / kata.folder, miss.stem, files)
 
 
 @pytest.fixture(scope="session")
