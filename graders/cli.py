@@ -228,6 +228,7 @@ def reset_command(args: argparse.Namespace, console: Console) -> int:
         if not found:
             console.print(f"No backups of {kata.slug} yet.")
         return 0
+    progress.forget_grade(kata.slug)
     if args.restore:
         backup = reset.restore(kata, args.restore)
         console.print(f"Restored {args.restore} into katas/{kata.folder}/.")

@@ -55,6 +55,14 @@ def record_grade(result: Result) -> None:
     save(data)
 
 
+def forget_grade(slug: str) -> None:
+    """After a reset the last grade no longer describes the files; hints and quiz results stay."""
+    data = load()
+    for key in ("status", "score", "max_score", "tasks_passed"):
+        entry(data, slug).pop(key, None)
+    save(data)
+
+
 def record_hint(slug: str, task_id: int, level: int) -> None:
     data = load()
     hints = entry(data, slug).setdefault("hints", {})

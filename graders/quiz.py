@@ -73,4 +73,5 @@ def run(kata: Kata, console: Console, answers_text: str | None) -> int:
         console.print(f"   {verdict}. {escape(question.explanation)}\n")
     console.print(f"[bold]{correct} of {len(asked)} right.[/]")
     progress.record_quiz(kata.slug, correct, len(asked))
-    return 0 if correct == len(asked) else 1
+    # A script learns from the exit code whether every answer was right; a person reads the screen.
+    return 0 if answers is None or correct == len(asked) else 1

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from graders.score import Result
+from graders.score import Result, TestResult
 
 MARK = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "error": "[red]✗[/]"}
 TARGET = {"learner": "your code", "solution": "the reference solution", "path": "the submission"}
@@ -19,6 +19,7 @@ def points(value: float) -> str:
 
 
 def show(result: Result, console: Console, verbose: bool = False, where: str = "") -> None:
+    """The verdict: a line a task, and the failures of the first failing task (all with -v)."""
     kata = result.kata
     source = where or TARGET[result.target]
     console.print(f"[bold]{kata.folder[:2]} · {escape(kata.title)}[/] — grading {escape(source)}")
@@ -26,33 +27,25 @@ def show(result: Result, console: Console, verbose: bool = False, where: str = "
         console.print(f"[yellow]note:[/] {escape(note)}")
     if result.message:
         console.print(f"[red bold]could not grade:[/] {escape(result.message)}")
-    gate = [t for t in result.tests if t.task_id == 0]
-    for test in gate:
+    for test in (t for t in result.tests if t.task_id == 0):  # the gate of a tests kata
         console.print(f" {MARK[test.status]} {escape(test.name)}")
         if test.message:
             console.print(f"     {escape(test.message)}")
+    focus = next((t.id for t in kata.tasks if not result.task_passed(t.id)), None)
     for task in kata.tasks:
         tests = [t for t in result.tests if t.task_id == task.id]
+        failing = [t for t in tests if t.status != "pass"]
         earned = sum(t.score for t in tests)
-        status = "pass" if tests and all(t.status == "pass" for t in tests) else "fail"
+        status = "fail" if failing or not tests else "pass"
+        shown = verbose or (task.id == focus and not result.message)
+        what = "bugs missed" if kata.grades == "tests" else "tests fail"
+        more = f"  [dim]· {len(failing)} of {len(tests)} {what}[/]" if failing and not shown else ""
         console.print(
             f" {MARK[status]} Task {task.id}  {escape(task.title)}"
-            f"  [dim]{points(earned)}/{points(task.points)}[/]"
+            f"  [dim]{points(earned)}/{points(task.points)}[/]{more}"
         )
-        replayed = False  # one request replay a task keeps the report short; -v shows all
-        for test in tests:
-            if test.status == "pass" and not verbose:
-                continue
-            console.print(f"     {MARK[test.status]} [dim]{escape(test.name)}[/]")
-            if test.message and not result.message:
-                console.print(f"       {escape(test.message)}")
-                for line in test.replay if verbose or not replayed else ():
-                    console.print(f"       [dim]{escape(line)}[/]", soft_wrap=True)
-                replayed = replayed or bool(test.replay)
-            if verbose and test.details:
-                console.print(escape(test.details), highlight=False, markup=False)
-            if verbose and test.output:
-                console.print("[dim]output:[/]", escape(test.output))
+        if shown:
+            show_tests(tests if verbose else failing, console, verbose)
     if verbose and result.log.strip():
         console.print("[dim]process output (last lines):[/]")
         console.print(escape(result.log), highlight=False, markup=False)
@@ -61,6 +54,21 @@ def show(result: Result, console: Console, verbose: bool = False, where: str = "
         f"{result.tasks_passed} of {len(kata.tasks)} tasks · {result.duration:.1f} s"
     )
     console.print(next_step(result))
+
+
+def show_tests(tests: list[TestResult], console: Console, verbose: bool) -> None:
+    replayed = False  # one request replay a task keeps the report short; -v shows every one
+    for test in tests:
+        console.print(f"     {MARK[test.status]} [dim]{escape(test.name)}[/]")
+        if test.message:
+            console.print(f"       {escape(test.message)}")
+        for line in test.replay if verbose or not replayed else ():
+            console.print(f"       [dim]{escape(line)}[/]", soft_wrap=True)
+        replayed = replayed or bool(test.replay)
+        if verbose and test.details:
+            console.print(escape(test.details), highlight=False, markup=False)
+        if verbose and test.output:
+            console.print("[dim]output:[/]", escape(test.output))
 
 
 def next_step(result: Result) -> str:

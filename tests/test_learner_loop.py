@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -176,11 +177,19 @@ def test_reset_backs_up_everything_then_restores_the_stub(clone: Path, env: dict
     assert b"# second attempt\n" in contents, "the attempt replaced by --restore was backed up too"
 
 
-def test_reset_keeps_progress(clone: Path, env: dict[str, str]) -> None:
-    graders("hint", "1", cwd=clone, env=env)
-    (clone / "katas" / "01_first_steps" / "app.py").write_text("# mine\n")
+def test_reset_keeps_hints_and_quiz_but_not_the_stale_grade(
+    clone: Path, env: dict[str, str]
+) -> None:
+    app = clone / "katas" / "01_first_steps" / "app.py"
+    app.write_text((ROOT / "solutions" / "01_first_steps" / "app.py").read_text())
+    graders("grade", "1", cwd=clone, env=env)
+    graders("hint", "1", "2", cwd=clone, env=env)
+    graders("quiz", "1", "--answers", "b,c,b,c", cwd=clone, env=env)
+    assert stored(env)["first_steps"]["status"] == "pass"
     graders("reset", "1", cwd=clone, env=env)
-    assert stored(env)["first_steps"]["hints"] == {"1": 1}
+    kept = stored(env)["first_steps"]
+    assert kept["hints"] == {"2": 1} and kept["quiz"] == {"correct": 4, "total": 4}
+    assert "status" not in kept, "the reset stub no longer passes"
 
 
 def test_reset_without_the_shipped_stub_touches_nothing(clone: Path, env: dict[str, str]) -> None:
@@ -247,3 +256,24 @@ def test_watch_grades_again_on_save_and_says_done(tmp_path: Path, env: dict[str,
         process.wait()
         assert process.stdout is not None
         process.stdout.close()
+
+
+SNAPSHOTS = ROOT / "tests" / "snapshots"
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "args"),
+    [
+        ("grade_first_steps_stub.txt", ["grade", "1"]),
+        ("hint_first_steps_task2.txt", ["hint", "1", "2"]),
+    ],
+)
+def test_what_a_learner_sees_matches_the_snapshot(
+    snapshot: str, args: list[str], env: dict[str, str]
+) -> None:
+    """The screens as first read in a terminal; set UPDATE_SNAPSHOTS=1 to accept a deliberate change."""
+    done = graders(*args, env={**env, "COLUMNS": "100"})
+    seen = re.sub(r"· \d+\.\d s$", "· <seconds> s", done.stdout, flags=re.MULTILINE)
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        (SNAPSHOTS / snapshot).write_text(seen, encoding="utf-8")
+    assert seen == (SNAPSHOTS / snapshot).read_text(encoding="utf-8")

@@ -42,5 +42,5 @@ def test_a_diff_that_drifted_says_where() -> None:
 
 
 def test_a_diff_for_a_missing_file_is_refused() -> None:
-    with pytest.raises(PatchError, match="changes app.py, which is not there"):
+    with pytest.raises(PatchError, match=r"changes app\.py, which is not there"):
         apply_to_files(diff(BEFORE, AFTER), {"other.py": BEFORE.encode()})
