@@ -41,6 +41,7 @@ class Kata:
     tasks: tuple[Task, ...]
     grades: Literal["app", "tests"] = "app"
     timeout: float = DEFAULT_TIMEOUT
+    parallel_tasks: bool = False  # tests that mostly wait: run each task in a job of its own
 
     @property
     def number(self) -> int:
@@ -113,6 +114,7 @@ def load_kata(folder: Path) -> Kata:
         tasks=tasks,
         grades=data.get("grades", "app"),
         timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
+        parallel_tasks=bool(data.get("parallel_tasks", False)),
     )
 
 

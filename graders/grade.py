@@ -51,8 +51,15 @@ def plan(
         folder = workspace.lay_out(root, kata.folder, files)
         tests = sorted(name for name in official if kata.is_test_file(name))
         expected = [e for name in tests for e in expected_tests(name, official[name])]
-        job = Job(tag, folder, tests, modules(learner), timeout, strict)
-        return Plan(kata, target, [job], expected, notes)
+        if not kata.parallel_tasks:
+            job = Job(tag, folder, tests, modules(learner), timeout, strict)
+            return Plan(kata, target, [job], expected, notes)
+        jobs = [
+            Job(f"{tag}:task{task.id}", folder, [e.nodeid for e in expected if e.task_id == task.id],
+                modules(learner), timeout, strict)
+            for task in kata.tasks
+        ]  # fmt: skip
+        return Plan(kata, target, jobs, expected, notes)
     tests = sorted(learner)
     expected = [e for name in tests for e in expected_tests(name, learner[name])]
     jobs = [
@@ -64,7 +71,9 @@ def plan(
             diff = kata.variant_path(variant).read_text(encoding="utf-8")
             files = {**patch.apply_to_files(diff, official), **learner}
             folder = workspace.lay_out(root, f"{kata.folder}-{variant}", files)
-            jobs.append(Job(f"{tag}:{variant}", folder, tests, modules(official), timeout, strict))
+            jobs.append(
+                Job(f"{tag}:{variant}", folder, tests, modules(official), timeout, strict, True)
+            )
     return Plan(kata, target, jobs, expected, notes)
 
 
@@ -82,14 +91,15 @@ def score(plan: Plan, results: list[JobResult], duration: float) -> Result:
         )
     main = results[0]
     if kata.grades == "app":
-        tests = grade_tests(kata, plan.expected, main)
+        by_task = {r.job.id.rsplit(":task", 1)[-1]: r for r in results}
+        tests = grade_tests(kata, plan.expected, lambda e: by_task.get(str(e.task_id), main))
     else:
         variants = {r.job.id.split(":", 1)[1]: r for r in results[1:]}
         tests = grade_variants(kata, plan.expected, main, variants)
     message = None
     if main.import_error:
         message = f"your code could not be imported — {main.import_error}"
-    elif main.problem and not main.tests:
+    elif all(r.problem and not r.tests for r in results):
         message = main.problem
     status = "error" if message else ("pass" if all(t.status == "pass" for t in tests) else "fail")
     total = round(sum(t.score for t in tests), 2)
@@ -121,7 +131,8 @@ def grade_many(
         out = []
         for p in plans:
             mine = [r for r in results if any(r.job is job for job in p.jobs)]
-            out.append(score(p, mine, sum(r.seconds for r in mine)))
+            wall = max((r.ended for r in mine), default=0) - min((r.began for r in mine), default=0)
+            out.append(score(p, mine, wall))
         return out
     finally:
         workspace.remove(root)
@@ -135,7 +146,7 @@ def unavailable(kata: Kata, message: str) -> Result:
     finally:
         workspace.remove(root)
     fake = JobResult(Job("unavailable", root, [], [], kata.timeout), import_error=message)
-    tests = grade_tests(kata, expected, fake) if kata.grades == "app" else []
+    tests = grade_tests(kata, expected, lambda _: fake) if kata.grades == "app" else []
     return Result(kata, "path", "error", 0.0, kata.max_score, tests, message)
 
 

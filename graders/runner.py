@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -38,6 +39,7 @@ class Job:
     modules: list[str]
     timeout: float
     strict_warnings: bool = False
+    stop_at_first_failure: bool = False  # enough to know a buggy variant was caught
 
 
 @dataclass
@@ -62,7 +64,8 @@ class JobResult:
     collect_errors: dict[str, str] = field(default_factory=dict)
     problem: str = ""  # the job could not finish: timeout on import, crash on import, …
     log: str = ""
-    seconds: float = 0.0  # wall time in the child, process start-up included for the first job
+    began: float = 0.0  # when the job was first handed to a child (time.monotonic)
+    ended: float = 0.0  # when it last ended
 
     def record(self, event: dict[str, Any]) -> None:
         kind = event["event"]
@@ -91,66 +94,152 @@ def run_jobs(
 ) -> list[JobResult]:
     """Run every job over at most `workers` child processes; results come back in job order.
 
-    Without `groups`, the jobs are dealt out so each process runs a share of them (FastAPI is
-    imported once a process). With `groups` (a group number a job), each group gets a fresh
-    process of its own, so one submission can never touch another's grade.
+    Jobs wait in one queue and each child takes the next as soon as it is free, so a kata that
+    mostly sleeps (04_async) never holds the others up. Without `groups` a child runs many jobs
+    (FastAPI is imported once a child). With `groups` (a group number a job), each group gets a
+    fresh child of its own, so one submission can never touch another's grade.
     """
     results = [JobResult(job) for job in jobs]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
     if groups is None:
-        units = [results[i::workers] for i in range(workers)]
+        units = [[result] for result in results]
+        default = (os.cpu_count() or 1) + 1  # one more than the cores: some jobs mostly wait
     else:
         by_group: dict[int, list[JobResult]] = {}
         for group, result in zip(groups, results, strict=True):
             by_group.setdefault(group, []).append(result)
         units = list(by_group.values())
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for done in pool.map(lambda unit: Supervisor(unit).run(), units):
-            assert done is None
+        default = os.cpu_count() or 1
+    work: queue.SimpleQueue[list[JobResult]] = queue.SimpleQueue()
+    for unit in units:
+        work.put(unit)
+    count = max(1, min(workers or default, len(units)))
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        for done in [
+            pool.submit(Supervisor(work, fresh=groups is not None).run) for _ in range(count)
+        ]:
+            done.result()
     return results
 
 
-class Supervisor:
-    """Keeps one child process running until every job of its queue has ended."""
+class Child:
+    """One worker process, fed jobs one at a time on its standard input."""
 
-    def __init__(self, queue: list[JobResult]) -> None:
-        self.pending = list(queue)
-        self.by_id = {result.job.id: result for result in queue}
-        self.scratch = Path(tempfile.mkdtemp(prefix="graders-run-"))
-
-    def run(self) -> None:
-        attempt = 0
-        try:
-            while self.pending:
-                attempt += 1
-                self._run_child(attempt)
-        finally:
-            shutil.rmtree(self.scratch, ignore_errors=True)
-
-    def _run_child(self, attempt: int) -> None:
-        jobs_file = self.scratch / f"jobs-{attempt}.json"
-        events_file = self.scratch / f"events-{attempt}.jsonl"
-        log_file = self.scratch / f"log-{attempt}.txt"
-        jobs_file.write_text(json.dumps([self._spec(r) for r in self.pending]), encoding="utf-8")
-        events_file.touch()
-        env = child_environment(events_file)
-        with open(log_file, "wb") as log:
-            child = subprocess.Popen(
-                [sys.executable, "-m", "graders.worker", str(jobs_file)],
-                cwd=self.scratch,
-                env=env,
-                stdin=subprocess.DEVNULL,
+    def __init__(self, scratch: Path, number: int) -> None:
+        self.events = scratch / f"events-{number}.jsonl"
+        self.log = scratch / f"log-{number}.txt"
+        self.events.touch()
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "graders.worker"],
+                cwd=scratch,
+                env=child_environment(self.events),
+                stdin=subprocess.PIPE,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        running = list(self.pending)
+        self.offset = 0
+
+    def send(self, spec: dict[str, Any]) -> bool:
+        assert self.process.stdin is not None
         try:
-            self._watch(child, events_file, log_file)
+            self.process.stdin.write((json.dumps(spec) + "\n").encode())
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return False  # it died already; the watch loop reports how
+        return True
+
+    def new_events(self) -> list[dict[str, Any]]:
+        with open(self.events, "rb") as stream:
+            stream.seek(self.offset)
+            chunk = stream.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self.offset += len(complete)
+        return [json.loads(line) for line in complete.splitlines()]
+
+    def close(self) -> None:
+        if self.process.stdin and not self.process.stdin.closed:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+        stop(self.process)
+
+
+class Supervisor:
+    """Takes units of jobs from the shared queue and sees each job through to its end."""
+
+    def __init__(self, work: queue.SimpleQueue[list[JobResult]], fresh: bool) -> None:
+        self.work = work
+        self.fresh = fresh  # a new child for every unit
+        self.scratch = Path(tempfile.mkdtemp(prefix="graders-run-"))
+        self.children = 0
+        self.child: Child | None = None
+
+    def run(self) -> None:
+        try:
+            while True:
+                try:
+                    unit = self.work.get_nowait()
+                except queue.Empty:
+                    return
+                for result in unit:
+                    self._see_through(result)
+                if self.fresh:
+                    self._drop_child()
         finally:
-            stop(child)
-        for result in running:
-            result.log = tail(log_file)
+            self._drop_child()
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _drop_child(self) -> None:
+        if self.child is not None:
+            self.child.close()
+            self.child = None
+
+    def _see_through(self, result: JobResult) -> None:
+        """Run one job, in a new child after each crash or hang, until it has ended."""
+        while True:
+            if self.child is None:
+                self.children += 1
+                self.child = Child(self.scratch, self.children)
+            child = self.child
+            ended = self._run_once(child, result)
+            result.log = tail(child.log)
+            if ended:
+                return
+            self._drop_child()
+            if result.problem:  # the whole job is lost: nothing left to retry
+                return
+
+    def _run_once(self, child: Child, result: JobResult) -> bool:
+        """Watch `child` run `result`'s job; False when it had to be stopped or died."""
+        started = time.monotonic()
+        result.began = result.began or started
+        spec = self._spec(result)
+        child.send(spec)
+        running: str | None = None  # the node id of the test that started and has not ended
+        since = started
+        while True:
+            exited = child.process.poll() is not None
+            for event in child.new_events():
+                result.record(event)
+                kind = event["event"]
+                if kind == "start":
+                    running, since = event["nodeid"], time.monotonic()
+                elif kind == "report" and event["when"] == "teardown":
+                    running = None
+                elif kind == "job_end":
+                    result.ended = time.monotonic()
+                    return True
+            if exited:
+                self._give_up(result, running, died(child.process.returncode))
+                return False
+            limit = result.job.timeout if running else IMPORT_TIMEOUT
+            if time.monotonic() - since > limit:
+                self._give_up(result, running, timed_out(limit, running is not None))
+                return False
+            if child.log.stat().st_size > LOG_LIMIT:
+                self._give_up(result, running, "printed more than 20 MB, so grading stopped it")
+                return False
+            time.sleep(POLL)
 
     def _spec(self, result: JobResult) -> dict[str, Any]:
         job = result.job
@@ -160,66 +249,18 @@ class Supervisor:
             "tests": job.tests,
             "modules": job.modules,
             "strict_warnings": job.strict_warnings,
+            "stop_at_first_failure": job.stop_at_first_failure,
             "deselect": sorted(nodeid for nodeid, run in result.tests.items() if run.finished),
         }
 
-    def _watch(self, child: subprocess.Popen[bytes], events_file: Path, log_file: Path) -> None:
-        current: JobResult | None = None
-        running: str | None = None  # the node id of the test that started and has not ended
-        since = mark = time.monotonic()
-        offset = 0
-        while True:
-            exited = child.poll() is not None
-            with open(events_file, "rb") as stream:
-                stream.seek(offset)
-                chunk = stream.read()
-            complete = chunk[: chunk.rfind(b"\n") + 1]
-            offset += len(complete)
-            for line in complete.splitlines():
-                event = json.loads(line)
-                result = self.by_id[event["job"]]
-                result.record(event)
-                kind = event["event"]
-                if kind == "job_start":
-                    current, running, since = result, None, time.monotonic()
-                elif kind == "start":
-                    running, since = event["nodeid"], time.monotonic()
-                elif kind == "report" and event["when"] == "teardown":
-                    running = None
-                elif kind == "job_end":
-                    self.pending.remove(result)
-                    current = None
-                    result.seconds += time.monotonic() - mark
-                    mark = time.monotonic()
-            if not self.pending:
-                return
-            if exited:
-                self._give_up(current, running, died(child.returncode), mark)
-                return
-            elapsed = time.monotonic() - since
-            limit = current.job.timeout if current and running else IMPORT_TIMEOUT
-            if current and elapsed > limit:
-                self._give_up(current, running, timed_out(limit, running is not None), mark)
-                return
-            if log_file.stat().st_size > LOG_LIMIT:
-                self._give_up(
-                    current, running, "printed more than 20 MB, so grading stopped it", mark
-                )
-                return
-            time.sleep(POLL)
-
-    def _give_up(
-        self, current: JobResult | None, running: str | None, why: str, mark: float
-    ) -> None:
+    def _give_up(self, result: JobResult, running: str | None, why: str) -> None:
         """Charge the failure to the test that was running, or to the whole job if none was."""
-        target = current or self.pending[0]
-        target.seconds += time.monotonic() - mark
+        result.ended = time.monotonic()
         if running is not None:
-            run = target.tests.setdefault(running, TestRun(running))
+            run = result.tests.setdefault(running, TestRun(running))
             run.status, run.message, run.finished = "error", why, True
         else:
-            target.problem = why
-            self.pending.remove(target)
+            result.problem = why
 
 
 def died(code: int | None) -> str:

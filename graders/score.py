@@ -7,6 +7,7 @@ report a pass is not a pass, whatever the learner's code did to pytest.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from graders.catalog import Kata
@@ -111,11 +112,26 @@ def judge(expected: Expected, job: JobResult) -> tuple[str, str, TestRun | None]
     return "pass", "", runs[0]
 
 
-def grade_tests(kata: Kata, expected: list[Expected], job: JobResult) -> list[TestResult]:
-    """Score an app kata: each task's points are shared equally by its tests."""
+def failed(expected: Expected, job: JobResult) -> bool:
+    """Whether a run of this test reported a failure (a test that never ran did not fail)."""
+    return any(
+        run.status != "pass"
+        for nodeid, run in job.tests.items()
+        if nodeid == expected.nodeid or nodeid.startswith(expected.nodeid + "[")
+    ) or (job.problem != "" or job.import_error != "")
+
+
+def grade_tests(
+    kata: Kata, expected: list[Expected], job_of: Callable[[Expected], JobResult]
+) -> list[TestResult]:
+    """Score an app kata: each task's points are shared equally by its tests.
+
+    `job_of` names the job that ran a test (one job a kata, or one a task).
+    """
     per_task = {task.id: [e for e in expected if e.task_id == task.id] for task in kata.tasks}
     results = []
     for item in expected:
+        job = job_of(item)
         status, message, run = judge(item, job)
         share = kata.task(item.task_id).points / len(per_task[item.task_id])
         results.append(
@@ -165,7 +181,7 @@ def grade_variants(
         share = task.points / max(1, len(task.variants))
         for variant in task.variants:
             job = variants[variant]
-            caught = [item.name for item in expected if judge(item, job)[0] != "pass"]
+            caught = [item.name for item in expected if failed(item, job)]
             passed = bool(caught) and not gate_message
             if gate_message:
                 message = "not counted: your tests must first pass against the correct app"

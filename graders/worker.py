@@ -128,6 +128,8 @@ def run_job(job: dict[str, Any], stream: TextIO) -> None:
     ]  # fmt: skip
     if not job["strict_warnings"]:
         args += ["-W", "default"]  # a learner's deprecated call is shown, not a failed test
+    if job["stop_at_first_failure"]:
+        args.append("--exitfirst")
     for nodeid in job["deselect"]:
         args += ["--deselect", nodeid]
     exit_code = pytest.main(args, plugins=[Reporter(events)])
@@ -146,12 +148,16 @@ def forget(directory: Path) -> None:
 
 
 def main() -> None:
-    jobs = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    """Run the jobs the parent writes on standard input, one JSON line each, until it closes it."""
     events_path = os.environ.pop("GRADERS_EVENTS")
+    jobs = os.fdopen(os.dup(0), "r", encoding="utf-8")
+    # The learner's code gets an empty standard input: an input() call must not eat the jobs.
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - open for the process's life
     replay.install()
     with open(events_path, "a", encoding="utf-8") as stream:
-        for job in jobs:
-            run_job(job, stream)
+        for line in jobs:
+            run_job(json.loads(line), stream)
 
 
 if __name__ == "__main__":
