@@ -111,6 +111,12 @@ def reset(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none", default=False)
+def serve(session: nox.Session) -> None:
+    """Run your app for a kata on http://127.0.0.1:8000, reloading on save: nox -s serve -- <kata>."""
+    graders(session, "serve", *session.posargs)
+
+
+@nox.session(venv_backend="none", default=False)
 def quiz(session: nox.Session) -> None:
     """A few questions on a kata's interview topic: nox -s quiz -- <kata> [--answers a,b,c]."""
     graders(session, "quiz", *session.posargs)

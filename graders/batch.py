@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from graders import export
+from graders import export, workspace
 from graders.catalog import Kata
 from graders.grade import grade_many, unavailable
 from graders.score import Result
@@ -41,30 +41,27 @@ class Row:
         return line if len(line) <= 160 else line[:159] + "…"
 
 
-def locate(kata: Kata, submission: Path) -> Path | None:
-    """Where the kata's files are in a submission: a clone of this repository, or a plain folder."""
+def locate(kata: Kata, submission: Path) -> tuple[Path | None, str]:
+    """Where the kata's files are in a submission (a clone of this repository, or a plain
+    folder), or why they cannot be graded."""
+    problem = "no kata files found"
     for folder in (submission / "katas" / kata.folder, submission / kata.folder, submission):
-        if folder.is_dir() and kata.learner_files(folder):
-            return folder
-    return None
+        if folder.is_dir() and list(folder.glob("*.py")):
+            problem = workspace.missing_files(kata, folder)
+            return (None, problem) if problem else (folder, "")
+    return None, problem
 
 
 def run(
     kata: Kata, submissions: Path, out: Path, workers: int | None, tests_from: str | None
 ) -> list[Row]:
     names = sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
-    folders = {path.name: locate(kata, path) for path in names}
-    requests = [(kata, "path", folder) for folder in folders.values() if folder is not None]
+    found = {path.name: locate(kata, path) for path in names}
+    requests = [(kata, "path", folder) for folder, _ in found.values() if folder is not None]
     graded = iter(grade_many(requests, workers, tests_from, isolate=True))
-    wanted = "test_*.py" if kata.grades == "tests" else "app.py"
     rows = [
-        Row(
-            name,
-            next(graded)
-            if folder
-            else unavailable(kata, f"no kata files found: expected {wanted}"),
-        )
-        for name, folder in folders.items()
+        Row(name, next(graded) if folder else unavailable(kata, problem))
+        for name, (folder, problem) in found.items()
     ]
     write_gradebook(kata, rows, out)
     return rows

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -91,6 +92,12 @@ def build_parser() -> Parser:
     choice.add_argument("--list", action="store_true", help="list the backups of this kata")
     choice.add_argument("--restore", metavar="NAME", help="bring back the backup called NAME")
 
+    serving = commands.add_parser(
+        "serve", help="run a kata's app on http://127.0.0.1:8000 to try it"
+    )
+    serving.add_argument("kata")
+    serving.add_argument("--port", type=int, default=8000, help="default: 8000")
+
     quizzing = commands.add_parser("quiz", help="a few questions on the kata's interview topic")
     quizzing.add_argument("kata")
     quizzing.add_argument("--answers", metavar="a,b,c", help="answer without asking (for scripts)")
@@ -132,7 +139,11 @@ def add_trusted_tests(parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     console = Console(highlight=False)
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # say it with the usage of the command that was meant, not the top level
+            commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+            commands.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
         return COMMANDS[args.command](args, console)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)  # one plain line: never wrapped, never styled
@@ -176,7 +187,9 @@ def solutions_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def progress_command(args: argparse.Namespace, console: Console) -> int:
-    results = grade_many([(kata, "learner", None) for kata in load_catalog()])
+    katas = load_catalog()
+    console.print(f"[dim]grading your code for {len(katas)} katas…[/]")
+    results = grade_many([(kata, "learner", None) for kata in katas])
     for result in results:
         progress.record_grade(result)
     report.progress_table(results, progress.load(), console)
@@ -243,6 +256,21 @@ def reset_command(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def serve_command(args: argparse.Namespace, console: Console) -> int:
+    """Replace this process with uvicorn serving the learner's app, reloading on every save."""
+    kata = find(args.kata, load_catalog())
+    console.print(
+        f"Serving katas/{kata.folder}/app.py on http://127.0.0.1:{args.port} (docs at /docs)"
+    )
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"  # nothing is written into the kata folder
+    folder = str(kata.path)
+    os.execv(
+        sys.executable,
+        [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", folder, "--reload",
+         "--reload-dir", folder, "--host", "127.0.0.1", "--port", str(args.port)],
+    )  # fmt: skip
+
+
 def quiz_command(args: argparse.Namespace, console: Console) -> int:
     return quiz.run(find(args.kata, load_catalog()), console, args.answers)
 
@@ -286,6 +314,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
     "compare": compare_command,
     "reset": reset_command,
     "quiz": quiz_command,
+    "serve": serve_command,
     "batch": batch_command,
     "ci": ci_command,
     "seal": seal_command,

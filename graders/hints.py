@@ -39,6 +39,6 @@ def show_next_hint(kata: Kata, task: Task | None, console: Console) -> None:
         console.print(f"[dim]Still stuck? Run it again for hint {level + 1}.[/]")
     else:
         console.print(
-            "[dim]That was the last hint. Re-read the task in the README; when it passes,"
-            f" nox -s compare -- {kata.slug} shows the reference solution.[/]"
+            "[dim]That was the last hint. Re-read the task in the README; once the whole kata"
+            f" passes, nox -s compare -- {kata.slug} shows the reference solution.[/]"
         )

@@ -61,7 +61,9 @@ def run(kata: Kata, console: Console, answers_text: str | None) -> int:
         for letter, choice in zip(question.letters, question.choices, strict=True):
             console.print(f"   {letter}) {escape(choice)}")
         if answers is None:
-            answer = Prompt.ask("   your answer", choices=question.letters, console=console)
+            answer = Prompt.ask(
+                "   your answer", choices=question.letters, case_sensitive=False, console=console
+            ).lower()
         else:
             answer = answers[number - 1]
             console.print(f"   your answer: {answer}")

@@ -7,7 +7,9 @@ parent turns the last one of a failing test into two or three short lines.
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import traceback
 from typing import Any
 
 QUIET_REQUEST_HEADERS = {
@@ -15,13 +17,15 @@ QUIET_REQUEST_HEADERS = {
 }  # fmt: skip
 TELLING_RESPONSE_HEADERS = ("location", "www-authenticate", "allow", "retry-after")
 BODY_LIMIT = 300
+LOCAL_SERVER = "http://127.0.0.1:8000"  # where `nox -s serve -- <kata>` runs the learner's app
 
 last_exchange: dict[str, Any] | None = None
+last_server_error: str = ""  # what the app raised behind the latest 500, in the learner's words
 
 
 def forget() -> None:
-    global last_exchange
-    last_exchange = None
+    global last_exchange, last_server_error
+    last_exchange, last_server_error = None, ""
 
 
 def install() -> None:
@@ -46,6 +50,38 @@ def install() -> None:
 
     httpx.Client.send = send  # type: ignore[method-assign]
     httpx.AsyncClient.send = asend  # type: ignore[method-assign]
+    watch_server_errors()
+
+
+def watch_server_errors() -> None:
+    """Note the exception behind a 500: a test client that turns it into a response hides it."""
+    from starlette.middleware.errors import ServerErrorMiddleware
+
+    for name in ("error_response", "debug_response"):
+        original = getattr(ServerErrorMiddleware, name)
+
+        def noting(self: Any, request: Any, exc: Exception, original: Any = original) -> Any:
+            global last_server_error
+            last_server_error = raised(exc)
+            return original(self, request, exc)
+
+        setattr(ServerErrorMiddleware, name, noting)
+
+
+def raised(exc: BaseException) -> str:
+    """`KeyError: 999 (app.py, line 23)`: the exception and the deepest line of the learner's code."""
+    here = os.getcwd()
+    mine = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if os.path.dirname(frame.filename) == here
+        and not os.path.basename(frame.filename).startswith("test_")
+    ]
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    text = " ".join(text.split())[:200]
+    if mine:
+        text += f" ({os.path.basename(mine[-1].filename)}, line {mine[-1].lineno})"
+    return text
 
 
 def remember(request: Any, response: Any) -> None:
@@ -72,11 +108,15 @@ def remember(request: Any, response: Any) -> None:
             k: v for k, v in response.headers.items() if k.lower() in TELLING_RESPONSE_HEADERS
         }
         exchange["response_body"] = text[:4000]
+        if response.status_code >= 500 and last_server_error:
+            exchange["server_error"] = last_server_error
     last_exchange = exchange
 
 
 def curl(exchange: dict[str, Any]) -> str:
-    parts = ["curl", "-X", exchange["method"], exchange["url"]]
+    """The request as a curl line against `nox -s serve` (the test client's host is not real)."""
+    url = exchange["url"].replace("http://testserver", LOCAL_SERVER, 1)
+    parts = ["curl", "-X", exchange["method"], url]
     for name, value in exchange["headers"].items():
         parts += ["-H", f"{name}: {value}"]
     if exchange["body"]:

@@ -108,7 +108,11 @@ def judge(expected: Expected, job: JobResult) -> tuple[str, str, TestRun | None]
         return "error", "this test did not run (was it renamed, removed or deselected?)", None
     for run in runs:
         if run.status != "pass" or not run.finished:
-            return run.status if run.finished else "error", explain(run.message, run.text), run
+            message = explain(run.message, run.text)
+            cause = (run.exchange or {}).get("server_error")
+            if cause:
+                message += f" — your code raised {cause}"
+            return run.status if run.finished else "error", message, run
     return "pass", "", runs[0]
 
 

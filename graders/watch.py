@@ -65,11 +65,13 @@ def watch(kata: Kata | None, console: Console, path: Path | None = None) -> int:
         if snapshot(folder) != graded:
             continue  # saved while grading: grade that version now
         console.print(f"[dim]Watching {folder} — save a file to grade again, Ctrl-C to stop.[/]")
-        for changes in watch_files(folder, debounce=DEBOUNCE_MS, step=20, raise_interrupt=False):
-            if any(changed.endswith(".py") for _, changed in changes):
-                break
-        else:
-            return 0  # interrupted
+        try:
+            for changes in watch_files(folder, debounce=DEBOUNCE_MS, step=20):
+                if any(changed.endswith(".py") for _, changed in changes):
+                    break
+        except KeyboardInterrupt:
+            console.print("Stopped watching.")
+            return 0
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -25,11 +25,24 @@ def learner_sources(kata: Kata, folder: Path) -> dict[str, bytes]:
     """The files to grade from `folder`; a folder with none of them is a usage error."""
     if not folder.is_dir():
         raise UsageError(f"no such folder: {folder} (give the folder that holds your kata files)")
-    files = kata.learner_files(folder)
-    if not files:
-        wanted = "test_*.py files" if kata.grades == "tests" else "app.py (and its other modules)"
-        raise UsageError(f"{folder} holds none of the files to grade: expected {wanted}")
-    return {path.name: path.read_bytes() for path in files}
+    problem = missing_files(kata, folder)
+    if problem:
+        raise UsageError(f"{folder}: {problem}")
+    return {path.name: path.read_bytes() for path in kata.learner_files(folder)}
+
+
+def missing_files(kata: Kata, folder: Path) -> str:
+    """What keeps `folder` from being graded as `kata` (a missing or misnamed module), or ""."""
+    found = sorted(path.name for path in kata.learner_files(folder))
+    if kata.grades == "tests":
+        return "" if found else "no test_*.py file to grade"
+    wanted = sorted(path.name for path in kata.learner_files(kata.path))
+    missing = [name for name in wanted if name not in found]
+    if not missing:
+        return ""
+    others = sorted(p.name for p in folder.glob("*.py"))
+    seen = f" (found {', '.join(others)})" if others else ""
+    return f"no {', '.join(missing)} to grade{seen}: the kata's modules are {', '.join(wanted)}"
 
 
 def lay_out(root: Path, name: str, files: dict[str, bytes]) -> Path:

@@ -12,9 +12,14 @@ import pytest
 from graders import export
 from graders.catalog import ROOT, Kata, load_catalog
 from graders.grade import grade_many
-from graders.score import Result
+from graders.score import Result, expected_tests
 
 NEAR_MISSES = ROOT / "tests" / "near_misses"
+FIRST_STEPS_TESTS = len(
+    expected_tests(
+        "test_first_steps.py", (ROOT / "katas/01_first_steps/test_first_steps.py").read_bytes()
+    )
+)  # how many test functions kata 01 ships
 SCHEMA = json.loads(export.SCHEMA.read_text(encoding="utf-8"))
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from graders.catalog import ROOT
+from graders.score import expected_tests
 from tests.test_cli import graders
 
 SOLUTION = (ROOT / "solutions" / "01_first_steps" / "app.py").read_text()
@@ -31,6 +33,7 @@ def submissions(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "cy/app.py": "import os\nos._exit(7)\n",
         "di/app.py": HANG,
         "ed/notes.txt": "I ran out of time\n",
+        "gus/main.py": SOLUTION,
         "flo/katas/01_first_steps/app.py": SOLUTION,
         "flo/katas/01_first_steps/test_first_steps.py": "def test_mine():\n    assert True\n",
     }
@@ -57,13 +60,16 @@ def test_gradebook_has_a_row_a_submission_with_scores_per_task(
     rows = (gradebook[0] / "gradebook.csv").read_text().splitlines()
     assert rows[0] == "submission,task 1,task 2,task 3,task 4,total,max,status,message"
     by_name = {row.split(",")[0]: row.split(",") for row in rows[1:]}
-    assert sorted(by_name) == ["ada", "bo", "cy", "di", "ed", "flo"]
+    assert sorted(by_name) == ["ada", "bo", "cy", "di", "ed", "flo", "gus"]
     assert by_name["ada"][1:8] == ["2", "3", "2", "3", "10", "10", "pass"]
     assert by_name["flo"][5:8] == ["10", "10", "pass"], "a clone is found, its own tests ignored"
     assert by_name["bo"][7] == "fail"
     assert by_name["cy"][7] == "error" and "exited with code 7" in ",".join(by_name["cy"][8:])
     assert by_name["di"][7] == "fail" and by_name["di"][1] != "2", "a hang costs its test only"
     assert by_name["ed"][7] == "error" and "no kata files found" in by_name["ed"][8]
+    assert (
+        by_name["gus"][7] == "error" and "no app.py to grade (found main.py)" in by_name["gus"][8]
+    )
 
 
 def test_a_second_run_gives_the_same_gradebook(gradebook: tuple[Path, Path]) -> None:
@@ -74,7 +80,7 @@ def test_a_second_run_gives_the_same_gradebook(gradebook: tuple[Path, Path]) -> 
 
 def test_every_submission_gets_a_valid_result_file(gradebook: tuple[Path, Path]) -> None:
     files = sorted((gradebook[0] / "results").glob("*.json"))
-    assert [f.stem for f in files] == ["ada", "bo", "cy", "di", "ed", "flo"]
+    assert [f.stem for f in files] == ["ada", "bo", "cy", "di", "ed", "flo", "gus"]
     for file in files:
         jsonschema.validate(json.loads(file.read_text()), RESULT)
 
@@ -83,7 +89,7 @@ def test_markdown_gradebook_is_a_table(gradebook: tuple[Path, Path]) -> None:
     lines = (gradebook[0] / "gradebook.md").read_text().splitlines()
     assert lines[0] == "# Gradebook · 01_first_steps · First steps"
     assert lines[2].startswith("| submission | task 1 |") and lines[3].startswith("|---|")
-    assert len(lines) == 4 + 6
+    assert len(lines) == 4 + 7
 
 
 @pytest.mark.parametrize(
@@ -131,7 +137,14 @@ def test_tests_from_a_git_ref(tmp_path: Path) -> None:
         "grade", "1", "--solution", "--tests-from", "HEAD", "--json", str(tmp_path / "r.json")
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert len(json.loads((tmp_path / "r.json").read_text())["tests"]) == 14
+    at_head = subprocess.run(
+        ["git", "show", "HEAD:katas/01_first_steps/test_first_steps.py"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    wanted = [e.name for e in expected_tests("test_first_steps.py", at_head)]
+    assert [t["name"] for t in json.loads((tmp_path / "r.json").read_text())["tests"]] == wanted
 
 
 def test_gradescope_results_match_the_schema(tmp_path: Path) -> None:

@@ -7,14 +7,16 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from xml.etree import ElementTree
 
+import httpx
 import jsonschema
 import pytest
 
 from graders.catalog import ROOT
-from tests.conftest import SCHEMA
+from tests.conftest import FIRST_STEPS_TESTS, SCHEMA
 
 
 def graders(
@@ -42,7 +44,11 @@ def progress_file(tmp_path: Path) -> dict[str, str]:
         (["grade", "frist_steps"], "unknown kata 'frist_steps'. Did you mean 'first_steps'?"),
         (["grade", "99"], "unknown kata '99'"),
         (["grade", "1", "--path", "/no/such/folder"], "--path /no/such/folder: no such folder"),
-        (["grade", "1", "--solutoin"], "unrecognized arguments: --solutoin"),
+        (
+            ["grade", "1", "--solutoin"],
+            "unrecognized arguments: --solutoin (usage: python -m graders grade",
+        ),
+        (["grade", "1", "2"], "unrecognized arguments: 2 (usage: python -m graders grade"),
         (["grade"], "the following arguments are required: kata"),
         (["grade", "1", "--solution", "--path", "."], "not allowed with argument --solution"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
@@ -55,6 +61,36 @@ def test_bad_usage_is_one_line_and_exit_2(args: list[str], says: str) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and says in lines[0], done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_misnamed_module_is_named_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text("app = None\n")
+    done = graders("grade", "1", "--path", str(tmp_path))
+    assert done.returncode == 2
+    assert "no app.py to grade (found main.py): the kata's modules are app.py" in done.stderr
+
+
+def test_serve_runs_the_learners_app_until_stopped(tmp_path: Path) -> None:
+    port = "8765"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "graders", "serve", "first_steps", "--port", port],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                reply = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server never answered"
+                time.sleep(0.2)
+        assert reply.status_code == 200 and reply.json()["info"]["title"] == "Bookshelf"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert not list((ROOT / "katas").rglob("__pycache__")), "serving wrote bytecode into katas/"
 
 
 def test_unknown_kata_lists_the_valid_ones() -> None:
@@ -120,7 +156,10 @@ def test_import_error_exits_1_with_status_error(
     result = json.loads((tmp_path / "r.json").read_text())
     jsonschema.validate(result, SCHEMA)
     assert result["status"] == "error" and "nonexistent_module" in result["message"]
-    assert all(test["score"] == 0 for test in result["tests"]) and len(result["tests"]) == 14
+    assert (
+        all(test["score"] == 0 for test in result["tests"])
+        and len(result["tests"]) == FIRST_STEPS_TESTS
+    )
     assert "could not grade" in done.stdout and "app.py, line 1" in done.stdout
 
 
@@ -174,7 +213,7 @@ def test_edited_official_tests_are_replaced_by_the_shipped_ones(
     finally:
         test_file.write_text(original)
     result = json.loads((tmp_path / "r.json").read_text())
-    assert result["status"] == "fail" and len(result["tests"]) == 14
+    assert result["status"] == "fail" and len(result["tests"]) == FIRST_STEPS_TESTS
     assert "differs from the shipped file; graded with the shipped tests" in done.stdout
 
 

@@ -111,7 +111,7 @@ def test_failures_replay_the_request_as_curl(env: dict[str, str], tmp_path: Path
     message = tests["test_id_that_is_not_an_integer_is_422_not_500"]["message"]
     assert message.splitlines() == [
         "GET /books/abc → 404, expected 422: book_id is declared int",
-        "$ curl -X GET http://testserver/books/abc",
+        "$ curl -X GET http://127.0.0.1:8000/books/abc",
         '← 404 {"detail":"Not Found"}',
     ]
 
@@ -130,7 +130,7 @@ def test_a_422_detail_reads_as_sentences(monkeypatch: pytest.MonkeyPatch) -> Non
         client.post("/items?limit=x", json={"name": "pen"}, headers={"X-Token": "t"})
     lines = replay.describe(replay.last_exchange)
     assert lines[0] == (
-        "$ curl -X POST 'http://testserver/items?limit=x' -H 'x-token: t' "
+        "$ curl -X POST 'http://127.0.0.1:8000/items?limit=x' -H 'x-token: t' "
         "-H 'content-type: application/json' -d '{\"name\":\"pen\"}'"
     )
     assert lines[1] == (

@@ -9,7 +9,7 @@ import pytest
 
 from graders.catalog import Kata, find
 from graders.score import Result
-from tests.conftest import graded, submission
+from tests.conftest import FIRST_STEPS_TESTS, graded, submission
 
 FIRST = find("first_steps")
 QUICK = dataclasses.replace(FIRST, timeout=3.0)  # hangs are cut after 3 s here, 10 s for learners
@@ -35,6 +35,7 @@ CASES: dict[str, dict[str, str]] = {
     "sys_exit_in_request": {"app.py": "import sys\n" + in_read_book("if book_id == 3: sys.exit(0)")},
     "loop_in_def": {"app.py": in_read_book("while book_id == 3: pass")},
     "loop_in_async_def": {"app.py": in_read_book("while book_id == 3: pass").replace("def read_book", "async def read_book")},
+    "crash_in_a_request": {"app.py": in_read_book("if book_id == 3: {}[book_id]")},
     "megabytes_printed": {"app.py": in_read_book("print('spam ' * 2_000_000)") + "\nprint('x' * 3_000_000)\n"},
     "conftest_forces_pass": {
         "app.py": STUB,
@@ -69,7 +70,7 @@ def test_syntax_error_is_an_error_that_names_file_and_line(results: dict[str, Re
     assert result.status == "error"
     assert result.message and "app.py, line" in result.message and "your code" in result.message
     assert result.score == 0 and all(t.status == "error" for t in result.tests)
-    assert len(result.tests) == 14, "every expected test is still listed"
+    assert len(result.tests) == FIRST_STEPS_TESTS, "every expected test is still listed"
 
 
 def test_exception_at_import_is_an_error_with_the_exception(results: dict[str, Result]) -> None:
@@ -135,3 +136,15 @@ def test_learner_conftest_and_extra_tests_are_ignored(
     assert result.status == "fail"
     assert result.tasks_passed == 0
     assert "test_free_points" not in {t.name for t in result.tests}
+
+
+def test_a_500_names_the_exception_and_the_line_of_the_learners_code(
+    results: dict[str, Result],
+) -> None:
+    result = results["crash_in_a_request"]
+    test = next(t for t in result.tests if t.name == HANGING_TEST)
+    assert test.status == "fail"
+    assert test.message.startswith(
+        "GET /books/3 → 500, expected 200 — your code raised KeyError: 3 (app.py, line "
+    )
+    assert test.replay[0] == "$ curl -X GET http://127.0.0.1:8000/books/3"
