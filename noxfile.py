@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 GRADER_VENV = ROOT / ".nox" / "_grader"
+COMPILED = {"UV_COMPILE_BYTECODE": "1"}  # .pyc files at install time: graders never write them
 KATAS = sorted(p.name for p in (ROOT / "katas").glob("[0-9][0-9]_*") if (p / "kata.toml").is_file())
 
 
@@ -38,7 +39,7 @@ def grader_python(session: nox.Session) -> str:
     pinned dependencies change (a stamp holds their hash): a second grade costs no install.
     """
     requirements = nox.project.dependency_groups(PYPROJECT, "grader")
-    stamp_text = json.dumps([sys.version, *requirements])
+    stamp_text = json.dumps([sys.version, "bytecode", *requirements])
     stamp = hashlib.sha256(stamp_text.encode()).hexdigest()
     python = GRADER_VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     stamp_file = GRADER_VENV / ".grader-stamp"
@@ -50,9 +51,12 @@ def grader_python(session: nox.Session) -> str:
         session.run(
             uv, "venv", "--quiet", "--python", sys.executable, str(GRADER_VENV), external=True
         )
+        # --compile-bytecode: the grader's child processes never write .pyc files, so without
+        # it every grade would compile FastAPI, Pydantic and pytest from source again.
         session.run(
-            uv, "pip", "install", "--quiet", "--python", str(python), *requirements, external=True
-        )
+            uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python),
+            *requirements, external=True,
+        )  # fmt: skip
     else:
         session.run(sys.executable, "-m", "venv", str(GRADER_VENV), external=True)
         session.run(str(python), "-m", "pip", "install", "--quiet", *requirements, external=True)
@@ -157,14 +161,14 @@ for _folder in KATAS:
 @nox.session(python=PYTHONS, default=False)
 def verify(session: nox.Session) -> None:
     """Run the repository's own tests: solutions pass, stubs fail, near misses fail, the engine holds."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "dev"))
+    session.install(*nox.project.dependency_groups(PYPROJECT, "dev"), env=COMPILED)
     session.run("python", "-m", "pytest", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
 
 
 @nox.session(default=False)
 def lint(session: nox.Session) -> None:
     """Check style with ruff and types with mypy (the engine is fully typed)."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "lint", "grader"))
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint", "grader"), env=COMPILED)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
@@ -177,7 +181,7 @@ def canary(session: nox.Session) -> None:
         req.split("==")[0].split(";")[0]
         for req in nox.project.dependency_groups(PYPROJECT, "grader")
     ]
-    session.install("--upgrade", *unpinned)
+    session.install("--upgrade", *unpinned, env=COMPILED)
     session.run("python", "-m", "graders", "solutions", *session.posargs)
 
 
