@@ -11,7 +11,6 @@ from graders.catalog import Kata
 from graders.runner import Job, JobResult, run_jobs
 from graders.score import Expected, Result, expected_tests, grade_tests, grade_variants
 
-TARGETS = ("learner", "solution", "path")
 
 
 @dataclass
