@@ -12,7 +12,6 @@ from graders.runner import Job, JobResult, run_jobs
 from graders.score import Expected, Result, expected_tests, grade_tests, grade_variants
 
 
-
 @dataclass
 class Plan:
     """What grading one kata needs: its jobs, the tests expected, and how to score them."""
@@ -70,8 +69,19 @@ def plan(
             diff = kata.variant_path(variant).read_text(encoding="utf-8")
             files = {**patch.apply_to_files(diff, official), **learner}
             folder = workspace.lay_out(root, f"{kata.folder}-{variant}", files)
+            # The learner's tests of the variant's task are the likeliest to catch it: try them first.
+            first = [e.nodeid for e in expected if e.task_id == task.id]
             jobs.append(
-                Job(f"{tag}:{variant}", folder, tests, modules(official), timeout, strict, True)
+                Job(
+                    f"{tag}:{variant}",
+                    folder,
+                    tests,
+                    modules(official),
+                    timeout,
+                    strict,
+                    True,
+                    first,
+                )
             )
     return Plan(kata, target, jobs, expected, notes)
 

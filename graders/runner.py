@@ -40,6 +40,7 @@ class Job:
     timeout: float
     strict_warnings: bool = False
     stop_at_first_failure: bool = False  # enough to know a buggy variant was caught
+    first: list[str] = field(default_factory=list)  # node ids to try before the rest, if any
 
 
 @dataclass
@@ -195,26 +196,35 @@ class Supervisor:
             self.child = None
 
     def _see_through(self, result: JobResult) -> None:
-        """Run one job, in a new child after each crash or hang, until it has ended."""
+        """Run one job: its `first` tests, then (unless one already failed and that is enough)
+        the rest, in a new child after each crash or hang."""
+        job = result.job
+        for tests in [job.first, job.tests] if job.first else [job.tests]:
+            self._run_phase(result, tests)
+            if result.problem:
+                return  # the whole job is lost: nothing left to run
+            if job.stop_at_first_failure and any(r.status != "pass" for r in result.tests.values()):
+                return
+
+    def _run_phase(self, result: JobResult, tests: list[str]) -> None:
         while True:
             if self.child is None:
                 self.children += 1
                 self.child = Child(self.scratch, self.children)
             child = self.child
-            ended = self._run_once(child, result)
+            ended = self._run_once(child, result, tests)
             result.log = tail(child.log)
             if ended:
                 return
             self._drop_child()
-            if result.problem:  # the whole job is lost: nothing left to retry
+            if result.problem:
                 return
 
-    def _run_once(self, child: Child, result: JobResult) -> bool:
+    def _run_once(self, child: Child, result: JobResult, tests: list[str]) -> bool:
         """Watch `child` run `result`'s job; False when it had to be stopped or died."""
         started = time.monotonic()
         result.began = result.began or started
-        spec = self._spec(result)
-        child.send(spec)
+        child.send(self._spec(result, tests))
         running: str | None = None  # the node id of the test that started and has not ended
         since = started
         while True:
@@ -241,12 +251,12 @@ class Supervisor:
                 return False
             time.sleep(POLL)
 
-    def _spec(self, result: JobResult) -> dict[str, Any]:
+    def _spec(self, result: JobResult, tests: list[str]) -> dict[str, Any]:
         job = result.job
         return {
             "id": job.id,
             "directory": str(job.directory),
-            "tests": job.tests,
+            "tests": tests,
             "modules": job.modules,
             "strict_warnings": job.strict_warnings,
             "stop_at_first_failure": job.stop_at_first_failure,
