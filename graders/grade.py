@@ -50,19 +50,19 @@ def plan(
         tests = sorted(name for name in official if kata.is_test_file(name))
         expected = [e for name in tests for e in expected_tests(name, official[name])]
         if not kata.parallel_tasks:
-            job = Job(tag, folder, tests, modules(learner), timeout, strict)
+            job = Job(tag, folder, tests, modules(learner), timeout, strict, size=len(expected))
             return Plan(kata, target, [job], expected, notes)
-        jobs = [
-            Job(f"{tag}:task{task.id}", folder, [e.nodeid for e in expected if e.task_id == task.id],
-                modules(learner), timeout, strict)
-            for task in kata.tasks
-        ]  # fmt: skip
+        jobs = []
+        for task in kata.tasks:
+            nodeids = [e.nodeid for e in expected if e.task_id == task.id]
+            jobs.append(Job(f"{tag}:task{task.id}", folder, nodeids, modules(learner), timeout,
+                            strict, size=len(nodeids), waits=True))  # fmt: skip
         return Plan(kata, target, jobs, expected, notes)
     tests = sorted(learner)
     expected = [e for name in tests for e in expected_tests(name, learner[name])]
     jobs = [
         Job(tag, workspace.lay_out(root, kata.folder, {**official, **learner}),
-            tests, modules(official), timeout, strict)
+            tests, modules(official), timeout, strict, size=len(expected))
     ]  # fmt: skip
     for task in kata.tasks:
         for variant in task.variants:
@@ -81,6 +81,7 @@ def plan(
                     strict,
                     True,
                     first,
+                    size=len(first),
                 )
             )
     return Plan(kata, target, jobs, expected, notes)

@@ -1,13 +1,14 @@
-"""Run pytest jobs in watched child processes and collect what each test did.
+"""Run pytest jobs in watched processes and collect what each test did.
 
-The parent trusts nothing the child does: a test that hangs is stopped after its timeout, a child
-that dies (os._exit, a crash) is replaced, and the tests it had not finished are run again in the
-new child. Each restart drops at least one test or job, so grading always ends.
+The parent trusts nothing a job process does: a test that hangs is stopped after its timeout, and
+when a job process dies (os._exit, a crash) the tests it had not finished run again in a new one.
+Each restart drops at least one test or job, so grading always ends.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import queue
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +29,8 @@ from graders.catalog import ROOT
 IMPORT_TIMEOUT = 20.0
 LOG_LIMIT = 20 * 1024 * 1024
 POLL = 0.02
+SLOTS_EXTRA = 2
+ATTEMPTS = itertools.count(1)  # names each job process; unique in the parent
 
 
 @dataclass
@@ -41,6 +45,8 @@ class Job:
     strict_warnings: bool = False
     stop_at_first_failure: bool = False  # enough to know a buggy variant was caught
     first: list[str] = field(default_factory=list)  # node ids to try before the rest, if any
+    size: int = 0  # test functions it runs: the bigger start first
+    waits: bool = False  # its tests mostly sleep: start it before all others, to overlap the waits
 
 
 @dataclass
@@ -93,17 +99,18 @@ class JobResult:
 def run_jobs(
     jobs: list[Job], workers: int | None = None, groups: list[int] | None = None
 ) -> list[JobResult]:
-    """Run every job over at most `workers` child processes; results come back in job order.
+    """Run every job, at most `workers` at a time; results come back in job order.
 
-    Jobs wait in one queue and each child takes the next as soon as it is free, so a kata that
-    mostly sleeps (04_async) never holds the others up. Without `groups` a child runs many jobs
-    (FastAPI is imported once a child). With `groups` (a group number a job), each group gets a
-    fresh child of its own, so one submission can never touch another's grade.
+    Every job runs in a fresh process forked from one warm fork server, so FastAPI is imported
+    once for the whole run and no job can touch another's grade. Jobs wait in one queue and the
+    next starts as soon as one ends, so a kata that mostly sleeps (04_async) never holds the
+    others up. `groups` (a group number a job) keeps each group's jobs together, one after
+    another, so that one submission cannot take several places at once.
     """
     results = [JobResult(job) for job in jobs]
     if groups is None:
         units = [[result] for result in results]
-        default = (os.cpu_count() or 1) + 1  # one more than the cores: some jobs mostly wait
+        default = 2 * (os.cpu_count() or 1) + SLOTS_EXTRA
     else:
         by_group: dict[int, list[JobResult]] = {}
         for group, result in zip(groups, results, strict=True):
@@ -111,93 +118,109 @@ def run_jobs(
         units = list(by_group.values())
         default = os.cpu_count() or 1
     work: queue.SimpleQueue[list[JobResult]] = queue.SimpleQueue()
-    for unit in units:
+    for unit in sorted(units, key=lambda unit: min(order(result.job) for result in unit)):
         work.put(unit)
     count = max(1, min(workers or default, len(units)))
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        for done in [
-            pool.submit(Supervisor(work, fresh=groups is not None).run) for _ in range(count)
-        ]:
-            done.result()
+    scratch = Path(tempfile.mkdtemp(prefix="graders-run-"))
+    server = ForkServer(scratch, load_plugins=len(jobs) > 1)
+    try:
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            for done in [pool.submit(Supervisor(work, server, scratch).run) for _ in range(count)]:
+                done.result()
+    finally:
+        server.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     return results
 
 
-class Child:
-    """One worker process, fed jobs one at a time on its standard input."""
+def order(job: Job) -> tuple[bool, int]:
+    """Longest first, guessed: a long job started last would keep the others waiting for it."""
+    return not job.waits, -job.size
 
-    def __init__(self, scratch: Path, number: int) -> None:
-        self.events = scratch / f"events-{number}.jsonl"
-        self.log = scratch / f"log-{number}.txt"
-        self.events.touch()
+
+class ForkServer:
+    """The parent's handle on graders.forkserver: starts job processes and hears how they end."""
+
+    def __init__(self, scratch: Path, load_plugins: bool) -> None:
+        self.log = scratch / "forkserver.log"
+        flags = ["--load-plugins"] if load_plugins else []
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "graders.worker"],
+                [sys.executable, "-m", "graders.forkserver", *flags],
                 cwd=scratch,
-                env=child_environment(self.events),
+                env=child_environment(),
                 stdin=subprocess.PIPE,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                stdout=subprocess.PIPE,
+                stderr=log,
                 start_new_session=True,
             )
-        self.offset = 0
+        self.lock = threading.Lock()
+        self.codes: dict[str, int] = {}
+        self.listener = threading.Thread(target=self._listen, daemon=True)
+        self.listener.start()
 
-    def send(self, spec: dict[str, Any]) -> bool:
+    def _listen(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            message = json.loads(line)
+            with self.lock:
+                self.codes[message["ended"]] = message["code"]
+
+    def _send(self, request: dict[str, Any]) -> None:
         assert self.process.stdin is not None
-        try:
-            self.process.stdin.write((json.dumps(spec) + "\n").encode())
+        with self.lock, contextlib.suppress(OSError):  # it died: exit_code says so
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
             self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            return False  # it died already; the watch loop reports how
-        return True
 
-    def new_events(self) -> list[dict[str, Any]]:
-        with open(self.events, "rb") as stream:
-            stream.seek(self.offset)
-            chunk = stream.read()
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        self.offset += len(complete)
-        return [json.loads(line) for line in complete.splitlines()]
+    def start(self, key: str, job: dict[str, Any], events: Path, log: Path) -> None:
+        self._send({"run": key, "job": job, "events": str(events), "log": str(log)})
+
+    def kill(self, key: str) -> None:
+        self._send({"kill": key})
+
+    def exit_code(self, key: str) -> int | None:
+        """How the job process `key` ended, or None while it runs."""
+        with self.lock:
+            if key in self.codes:
+                return self.codes[key]
+        if self.process.poll() is not None and not self.listener.is_alive():
+            return self.codes.get(key, self.process.returncode)  # the server itself is gone
+        return None
 
     def close(self) -> None:
-        if self.process.stdin and not self.process.stdin.closed:
+        if self.process.stdin is not None:
             with contextlib.suppress(OSError):
-                self.process.stdin.close()
+                self.process.stdin.close()  # the server kills any job still running and ends
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
         stop(self.process)
+        self.listener.join(timeout=1)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 class Supervisor:
     """Takes units of jobs from the shared queue and sees each job through to its end."""
 
-    def __init__(self, work: queue.SimpleQueue[list[JobResult]], fresh: bool) -> None:
+    def __init__(
+        self, work: queue.SimpleQueue[list[JobResult]], server: ForkServer, scratch: Path
+    ) -> None:
         self.work = work
-        self.fresh = fresh  # a new child for every unit
-        self.scratch = Path(tempfile.mkdtemp(prefix="graders-run-"))
-        self.children = 0
-        self.child: Child | None = None
+        self.server = server
+        self.scratch = scratch
 
     def run(self) -> None:
-        try:
-            while True:
-                try:
-                    unit = self.work.get_nowait()
-                except queue.Empty:
-                    return
-                for result in unit:
-                    self._see_through(result)
-                if self.fresh:
-                    self._drop_child()
-        finally:
-            self._drop_child()
-            shutil.rmtree(self.scratch, ignore_errors=True)
-
-    def _drop_child(self) -> None:
-        if self.child is not None:
-            self.child.close()
-            self.child = None
+        while True:
+            try:
+                unit = self.work.get_nowait()
+            except queue.Empty:
+                return
+            for result in unit:
+                self._see_through(result)
 
     def _see_through(self, result: JobResult) -> None:
         """Run one job: its `first` tests, then (unless one already failed and that is enough)
-        the rest, in a new child after each crash or hang."""
+        the rest, in a new process after each crash or hang."""
         job = result.job
         for tests in [job.first, job.tests] if job.first else [job.tests]:
             self._run_phase(result, tests)
@@ -207,29 +230,30 @@ class Supervisor:
                 return
 
     def _run_phase(self, result: JobResult, tests: list[str]) -> None:
-        while True:
-            if self.child is None:
-                self.children += 1
-                self.child = Child(self.scratch, self.children)
-            child = self.child
-            ended = self._run_once(child, result, tests)
-            result.log = tail(child.log)
-            if ended:
-                return
-            self._drop_child()
-            if result.problem:
-                return
+        while not self._run_once(result, tests) and not result.problem:
+            pass  # a test was charged with the crash or hang: run the rest again
 
-    def _run_once(self, child: Child, result: JobResult, tests: list[str]) -> bool:
-        """Watch `child` run `result`'s job; False when it had to be stopped or died."""
+    def _run_once(self, result: JobResult, tests: list[str]) -> bool:
+        """Run `result`'s job in a new process and watch it; False when it was stopped or died."""
+        key = f"{next(ATTEMPTS)}"
+        events, log = self.scratch / f"{key}.events.jsonl", self.scratch / f"{key}.log"
+        events.touch()
+        log.touch()
         started = time.monotonic()
         result.began = result.began or started
-        child.send(self._spec(result, tests))
+        self.server.start(key, self._spec(result, tests), events, log)
+        try:
+            return self._watch(result, key, events, log, started)
+        finally:
+            result.log = tail(log)
+
+    def _watch(self, result: JobResult, key: str, events: Path, log: Path, since: float) -> bool:
         running: str | None = None  # the node id of the test that started and has not ended
-        since = started
+        offset = 0
         while True:
-            exited = child.process.poll() is not None
-            for event in child.new_events():
+            code = self.server.exit_code(key)
+            new, offset = read_events(events, offset)
+            for event in new:
                 result.record(event)
                 kind = event["event"]
                 if kind == "start":
@@ -239,16 +263,25 @@ class Supervisor:
                 elif kind == "job_end":
                     result.ended = time.monotonic()
                     return True
-            if exited:
-                self._give_up(result, running, died(child.process.returncode))
+            if code is not None:
+                self._give_up(result, running, died(code))
                 return False
             limit = result.job.timeout if running else IMPORT_TIMEOUT
             if time.monotonic() - since > limit:
+                self._end(key)
                 self._give_up(result, running, timed_out(limit, running is not None))
                 return False
-            if child.log.stat().st_size > LOG_LIMIT:
+            if log.stat().st_size > LOG_LIMIT:
+                self._end(key)
                 self._give_up(result, running, "printed more than 20 MB, so grading stopped it")
                 return False
+            time.sleep(POLL)
+
+    def _end(self, key: str) -> None:
+        """Kill the job process `key` and wait until it is gone, so its folder is free again."""
+        self.server.kill(key)
+        deadline = time.monotonic() + 5
+        while self.server.exit_code(key) is None and time.monotonic() < deadline:
             time.sleep(POLL)
 
     def _spec(self, result: JobResult, tests: list[str]) -> dict[str, Any]:
@@ -273,6 +306,15 @@ class Supervisor:
             result.problem = why
 
 
+def read_events(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """The complete event lines written to `path` after `offset`, and the offset after them."""
+    with open(path, "rb") as stream:
+        stream.seek(offset)
+        chunk = stream.read()
+    complete = chunk[: chunk.rfind(b"\n") + 1]
+    return [json.loads(line) for line in complete.splitlines()], offset + len(complete)
+
+
 def died(code: int | None) -> str:
     if code is not None and code < 0:
         return f"the test process was killed by signal {-code}"
@@ -287,10 +329,9 @@ def timed_out(limit: float, in_test: bool) -> str:
     )
 
 
-def child_environment(events_file: Path) -> dict[str, str]:
+def child_environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
     env.update(
-        GRADERS_EVENTS=str(events_file),
         PYTHONPATH=str(ROOT),
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONUNBUFFERED="1",

@@ -1,8 +1,8 @@
-"""The child process: runs pytest on prepared folders and writes what happened, one JSON line an event.
+"""A job process: runs pytest on one prepared folder and writes what happened, one JSON line an event.
 
 It runs untrusted code, so it decides nothing: the parent (graders.runner) reads the events,
-watches the clock and computes the score. Several jobs run in one process, one after another,
-so FastAPI and pytest are imported once.
+watches the clock and computes the score. The fork server (graders.forkserver) makes a fresh
+process for every job, already holding pytest and FastAPI.
 """
 
 from __future__ import annotations
@@ -105,7 +105,23 @@ def preflight(modules: list[str], directory: Path, events: Events) -> bool:
     return True
 
 
+def pytest_args(tests: list[str], directory: str, extra: list[str]) -> list[str]:
+    return [
+        *tests,
+        "-c", str(PYPROJECT),
+        "--rootdir", directory,
+        "--confcutdir", directory,
+        "-p", "no:cacheprovider",
+        "-q",
+        # The fork server loaded pytest's plugins (anyio, pytest-asyncio) before any job ran, so
+        # pytest warns it cannot rewrite their asserts.
+        "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        *extra,
+    ]  # fmt: skip
+
+
 def run_job(job: dict[str, Any], stream: TextIO) -> None:
+    """Run one job in this process, which the fork server made for it alone."""
     events = Events(stream, job["id"])
     directory = Path(job["directory"])
     os.chdir(directory)
@@ -113,52 +129,14 @@ def run_job(job: dict[str, Any], stream: TextIO) -> None:
     events.emit("job_start")
     if not preflight(job["modules"], directory, events):
         events.emit("job_end", exit_code=-1)  # nothing to test: the score says why
-        forget(directory)
         return
-    args = [
-        *job["tests"],
-        "-c", str(PYPROJECT),
-        "--rootdir", str(directory),
-        "--confcutdir", str(directory),
-        "-p", "no:cacheprovider",
-        "-q",
-        # One worker runs many jobs, so pytest's plugins (anyio, pytest-asyncio) are already
-        # imported on every run after the first: pytest warns it cannot rewrite their asserts.
-        "-W", "ignore::pytest.PytestAssertRewriteWarning",
-    ]  # fmt: skip
-    if not job["strict_warnings"]:
-        args += ["-W", "default"]  # a learner's deprecated call is shown, not a failed test
+    # A learner's deprecated call is shown, not a failed test; the solutions are held to more.
+    extra = [] if job["strict_warnings"] else ["-W", "default"]
     if job["stop_at_first_failure"]:
-        args.append("--exitfirst")
+        extra.append("--exitfirst")
     for nodeid in job["deselect"]:
-        args += ["--deselect", nodeid]
-    exit_code = pytest.main(args, plugins=[Reporter(events)])
+        extra += ["--deselect", nodeid]
+    exit_code = pytest.main(
+        pytest_args(job["tests"], str(directory), extra), plugins=[Reporter(events)]
+    )
     events.emit("job_end", exit_code=int(exit_code))
-    forget(directory)
-
-
-def forget(directory: Path) -> None:
-    """Drop the job's modules so the next job imports its own `app`."""
-    for name, module in list(sys.modules.items()):
-        path = getattr(module, "__file__", None)
-        if path and Path(path).parent == directory:
-            del sys.modules[name]
-    while str(directory) in sys.path:
-        sys.path.remove(str(directory))
-
-
-def main() -> None:
-    """Run the jobs the parent writes on standard input, one JSON line each, until it closes it."""
-    events_path = os.environ.pop("GRADERS_EVENTS")
-    jobs = os.fdopen(os.dup(0), "r", encoding="utf-8")
-    # The learner's code gets an empty standard input: an input() call must not eat the jobs.
-    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - open for the process's life
-    replay.install()
-    with open(events_path, "a", encoding="utf-8") as stream:
-        for line in jobs:
-            run_job(json.loads(line), stream)
-
-
-if __name__ == "__main__":
-    main()

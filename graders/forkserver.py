@@ -1,0 +1,150 @@
+"""The fork server: one warm process that starts every job process as a copy of itself.
+
+Importing pytest, FastAPI and their plugins costs most of a second; a fork costs milliseconds. This
+process pays for the imports once, then forks a fresh process for each job the parent asks for.
+A job process runs one job in a session of its own (so it can be killed with all it spawned) and
+exits, so no job ever sees what another one left behind.
+
+It runs none of the learner's code itself. Protocol, one JSON object a line: the parent writes
+{"run": key, "job": {...}, "events": path, "log": path} or {"kill": key}; this process answers
+{"ended": key, "code": exit code}, negative when a signal ended the job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import json
+import os
+import select
+import signal
+import sys
+import tempfile
+import traceback
+from typing import Any, NoReturn, TextIO
+
+import pytest
+
+from graders import replay, worker
+
+POLL = 0.01  # seconds between looks for ended jobs while no request comes in
+PRELOADED = ("fastapi", "fastapi.testclient", "httpx", "pydantic", "pytest_asyncio")
+
+
+def warm_up(load_plugins: bool = True) -> None:
+    """Import what every kata's tests use and load pytest's plugins once, for all forks to share.
+
+    Loading the plugins costs a pytest session: worth it only when more than one job will fork.
+    Then freeze it all out of the garbage collector's sight: pytest collects garbage at the end of
+    every session, and walking FastAPI's and pydantic's objects each time would cost more than the
+    tests of a small kata.
+    """
+    for name in PRELOADED:
+        importlib.import_module(name)
+    replay.install()
+    if load_plugins:
+        with tempfile.TemporaryDirectory(prefix="graders-warm-up-") as empty:
+            # Collecting an empty folder loads the configuration and every plugin, runs nothing.
+            pytest.main(worker.pytest_args([empty], empty, ["--collect-only"]))
+    gc.collect()
+    gc.freeze()
+
+
+class Server:
+    """Forks job processes on request, kills them on request, and reports how each one ended."""
+
+    def __init__(self, requests: int, answers: TextIO) -> None:
+        self.requests = requests
+        self.answers = answers
+        self.running: dict[int, str] = {}  # pid → key
+        self.pids: dict[str, int] = {}
+
+    def serve(self) -> None:
+        pending = b""
+        while True:
+            readable, _, _ = select.select([self.requests], [], [], POLL)
+            if readable:
+                chunk = os.read(self.requests, 1 << 16)
+                if not chunk:
+                    break  # the parent is done
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    self.handle(json.loads(line))
+            self.reap()
+        for key in list(self.running.values()):
+            self.kill(key)
+        while self.running:
+            self.reap(block=True)
+
+    def handle(self, request: dict[str, Any]) -> None:
+        if "kill" in request:
+            self.kill(request["kill"])
+            return
+        sys.stdout.flush()
+        sys.stderr.flush()  # or the fork would print what this process had buffered
+        pid = os.fork()
+        if pid == 0:
+            self.become_job(request)
+        self.running[pid] = request["run"]
+        self.pids[request["run"]] = pid
+
+    def become_job(self, request: dict[str, Any]) -> NoReturn:
+        code = 0
+        try:
+            os.setsid()
+            os.close(self.requests)
+            self.answers.close()
+            log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.close(log)
+            with open(request["events"], "a", encoding="utf-8") as events:
+                worker.run_job(request["job"], events)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:  # the parent sees no job_end event and says the job died
+            with contextlib.suppress(BaseException):
+                traceback.print_exc()
+            code = 70
+        finally:
+            os._exit(code)
+
+    def kill(self, key: str) -> None:
+        pid = self.pids.get(key)
+        if pid not in self.running:
+            return  # it has ended already, and its pid may belong to someone else by now
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:  # forked, but not yet in a session of its own
+            os.kill(pid, signal.SIGKILL)
+
+    def reap(self, block: bool = False) -> None:
+        while self.running:
+            pid, status = os.waitpid(-1, 0 if block else os.WNOHANG)
+            if pid == 0:
+                return
+            key = self.running.pop(pid)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)  # whatever the job started and left running
+            self.answers.write(
+                json.dumps({"ended": key, "code": os.waitstatus_to_exitcode(status)}) + "\n"
+            )
+            self.answers.flush()
+            if block:
+                return
+
+
+def main() -> None:
+    requests = os.dup(0)
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    # The learner's code gets an empty standard input, and what it prints goes to its job's log.
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - open for the process's life
+    os.dup2(2, 1)
+    warm_up(load_plugins="--load-plugins" in sys.argv[1:])
+    Server(requests, answers).serve()
+
+
+if __name__ == "__main__":
+    main()

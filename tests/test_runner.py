@@ -1,0 +1,77 @@
+"""The job runner: a fresh process for every job, nothing left running, the longest jobs first."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from graders.catalog import ROOT, find
+from graders.grade import grade_many
+from graders.runner import Job, order
+from tests.conftest import check_schema, submission
+
+FIRST = find("first_steps")
+SOLUTION = (FIRST.solution_path / "app.py").read_text(encoding="utf-8")
+
+
+def test_a_job_cannot_touch_the_grade_of_the_next_one(tmp_path: Path) -> None:
+    # This submission breaks the test client for everyone in its process.
+    sabotage = (
+        "import starlette.testclient\n"
+        "starlette.testclient.TestClient.get = lambda *args, **kwargs: None\n" + SOLUTION
+    )
+    saboteur = submission(FIRST, tmp_path / "saboteur", {"app.py": sabotage})
+    # One at a time, so both jobs would share a process if the runner reused them.
+    sabotaged, honest = grade_many(
+        [(FIRST, "path", saboteur), (FIRST, "solution", None)], workers=1
+    )
+    check_schema(honest)
+    assert sabotaged.status == "fail"
+    assert honest.status == "pass", [t.message for t in honest.tests if t.status != "pass"]
+
+
+def test_what_a_job_starts_is_stopped_when_grading_ends(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    spawner = (
+        "import pathlib, subprocess, sys\n"
+        "_sleeper = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"pathlib.Path({str(pid_file)!r}).write_text(str(_sleeper.pid))\n" + SOLUTION
+    )
+    folder = submission(FIRST, tmp_path / "spawner", {"app.py": spawner})
+    [result] = grade_many([(FIRST, "path", folder)])
+    assert result.status == "pass"
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running(pid), f"process {pid}, started by the learner's code, is still running"
+
+
+def running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")  # a killed process waits as a zombie until it is reaped
+    return not (stat.exists() and stat.read_text().rsplit(") ", 1)[1].startswith("Z"))
+
+
+def test_the_fork_server_holds_a_single_thread_when_it_forks() -> None:
+    # fork() copies only the calling thread: a lock held by any other would stay locked for good.
+    check = "from graders import forkserver; forkserver.warm_up(); import threading; print(threading.active_count())"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", check], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "1"
+
+
+def test_jobs_that_wait_start_first_then_the_biggest() -> None:
+    def job(name: str, size: int, waits: bool = False) -> Job:
+        return Job(name, ROOT, [], [], 1.0, size=size, waits=waits)
+
+    jobs = [job("small", 3), job("sleepy", 2, waits=True), job("big", 40), job("medium", 12)]
+    assert [j.id for j in sorted(jobs, key=order)] == ["sleepy", "big", "medium", "small"]
