@@ -36,7 +36,7 @@ def seconds(command: Sequence[str], rounds: int = ROUNDS, warm_up: bool = True) 
 
 
 def line(name: str, value: float, target: str, unit: str = "") -> None:
-    print(f"  {name:<62} {value:7.2f}{unit}   (target {target})")
+    print(f"  {name:<62} {value:7.2f}{unit}   ({target})")
 
 
 def watch_latency(work: Path, rounds: int = 3) -> tuple[float, float]:
@@ -133,20 +133,24 @@ def main() -> None:
     print(
         f"  one kata against its solution: {one_solution:.2f} s; all {len(load_catalog())}: {all_solutions:.2f} s\n"
     )
-    line("grading through nox / bare pytest, same kata", through_nox / pytest_alone, "≤ 1.3")
+    line("grading through nox / bare pytest, same kata", through_nox / pytest_alone, "target ≤ 1.3")
     line(
         f"all katas against solutions / one kata ({kata.folder})",
         all_solutions / one_solution,
-        "≤ 3",
+        "target ≤ 3",
     )
     print(f"\n  the {len(load_catalog())} katas graded one after another: {one_by_one:.2f} s")
-    line("one kata after another / all at once", one_by_one / all_solutions, "no target: the gain")
+    line(
+        "one kata after another / all at once",
+        one_by_one / all_solutions,
+        "no target: what sharing the work gains",
+    )
 
     with tempfile.TemporaryDirectory(prefix="graders-bench-") as scratch:
         work = Path(scratch)
         checking, verdict = watch_latency(work)
-        line('watch: a save to "checking…"', checking, "at once", " s")
-        line("watch: a save to the verdict", verdict, "≤ 1.5 s", " s")
+        line('watch: a save to "checking…"', checking, "target at once", " s")
+        line("watch: a save to the verdict", verdict, "target ≤ 1.5 s", " s")
 
         submissions = make_class(work / "class")
         batch = [
@@ -168,9 +172,11 @@ def main() -> None:
         print(f"\n  batch of {count} submissions (passing, failing, crashing, hanging): "
               f"{parallel:.1f} s in parallel, {serial:.1f} s one after another")  # fmt: skip
         line(
-            "batch: submissions per minute", count / parallel * 60, "as many as the machine allows"
+            "batch: submissions per minute",
+            count / parallel * 60,
+            "target as many as the machine allows",
         )
-        line("batch: speed-up over one at a time", serial / parallel, "≥ 1.6")
+        line("batch: speed-up over one at a time", serial / parallel, "target ≥ 1.6")
 
 
 if __name__ == "__main__":
