@@ -29,7 +29,7 @@ from graders.catalog import ROOT
 IMPORT_TIMEOUT = 20.0
 LOG_LIMIT = 20 * 1024 * 1024
 POLL = 0.02
-SLOTS_EXTRA = 2
+BUSY_EXTRA = 1  # busy jobs at once: one more than the cores, as jobs also wait on the disk
 ATTEMPTS = itertools.count(1)  # names each job process; unique in the parent
 
 
@@ -45,8 +45,8 @@ class Job:
     strict_warnings: bool = False
     stop_at_first_failure: bool = False  # enough to know a buggy variant was caught
     first: list[str] = field(default_factory=list)  # node ids to try before the rest, if any
-    size: int = 0  # test functions it runs: the bigger start first
-    waits: bool = False  # its tests mostly sleep: start it before all others, to overlap the waits
+    size: int = 0  # test functions it runs, a guess at its length: the biggest start first
+    waits: bool = False  # its tests mostly sleep: it starts at once, beside the busy jobs
 
 
 @dataclass
@@ -99,33 +99,40 @@ class JobResult:
 def run_jobs(
     jobs: list[Job], workers: int | None = None, groups: list[int] | None = None
 ) -> list[JobResult]:
-    """Run every job, at most `workers` at a time; results come back in job order.
+    """Run every job, at most `workers` busy ones at a time; results come back in job order.
 
     Every job runs in a fresh process forked from one warm fork server, so FastAPI is imported
-    once for the whole run and no job can touch another's grade. Jobs wait in one queue and the
-    next starts as soon as one ends, so a kata that mostly sleeps (04_async) never holds the
-    others up. `groups` (a group number a job) keeps each group's jobs together, one after
-    another, so that one submission cannot take several places at once.
+    once for the whole run and no job can touch another's grade. Jobs wait in one queue, the
+    biggest first, and the next starts as soon as one ends. Jobs that mostly sleep (the tasks of
+    04_async) do not wait in that queue: each starts at once, beside the busy ones, so their
+    sleeps overlap the others' work. `groups` (a group number a job) keeps each group's jobs
+    together, one after another, so that one submission cannot take several places at once.
     """
     results = [JobResult(job) for job in jobs]
     if groups is None:
         units = [[result] for result in results]
-        default = 2 * (os.cpu_count() or 1) + SLOTS_EXTRA
+        default = (os.cpu_count() or 1) + BUSY_EXTRA
     else:
         by_group: dict[int, list[JobResult]] = {}
         for group, result in zip(groups, results, strict=True):
             by_group.setdefault(group, []).append(result)
         units = list(by_group.values())
         default = os.cpu_count() or 1
+    sleepy = [u for u in units if groups is None and all(r.job.waits for r in u)]
+    busy = [u for u in units if not any(u is s for s in sleepy)]
     work: queue.SimpleQueue[list[JobResult]] = queue.SimpleQueue()
-    for unit in sorted(units, key=lambda unit: min(order(result.job) for result in unit)):
+    for unit in sorted(
+        busy, key=lambda unit: max(result.job.size for result in unit), reverse=True
+    ):
         work.put(unit)
-    count = max(1, min(workers or default, len(units)))
+    count = max(1, min(workers or default, len(busy))) if busy else 0
     scratch = Path(tempfile.mkdtemp(prefix="graders-run-"))
     server = ForkServer(scratch, load_plugins=len(jobs) > 1)
+    supervisors = [Supervisor(solo(unit), server, scratch) for unit in sleepy]
+    supervisors += [Supervisor(work, server, scratch) for _ in range(count)]
     try:
-        with ThreadPoolExecutor(max_workers=count) as pool:
-            for done in [pool.submit(Supervisor(work, server, scratch).run) for _ in range(count)]:
+        with ThreadPoolExecutor(max_workers=max(1, len(supervisors))) as pool:
+            for done in [pool.submit(supervisor.run) for supervisor in supervisors]:
                 done.result()
     finally:
         server.close()
@@ -133,9 +140,11 @@ def run_jobs(
     return results
 
 
-def order(job: Job) -> tuple[bool, int]:
-    """Longest first, guessed: a long job started last would keep the others waiting for it."""
-    return not job.waits, -job.size
+def solo(unit: list[JobResult]) -> queue.SimpleQueue[list[JobResult]]:
+    """A queue of its own for one unit."""
+    work: queue.SimpleQueue[list[JobResult]] = queue.SimpleQueue()
+    work.put(unit)
+    return work
 
 
 class ForkServer:

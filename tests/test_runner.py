@@ -1,4 +1,4 @@
-"""The job runner: a fresh process for every job, nothing left running, the longest jobs first."""
+"""The job runner: a fresh process for every job, nothing left running, the biggest jobs first."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from graders.catalog import ROOT, find
 from graders.grade import grade_many
-from graders.runner import Job, order
+from graders.runner import Job, run_jobs
 from tests.conftest import check_schema, submission
 
 FIRST = find("first_steps")
@@ -69,9 +69,20 @@ def test_the_fork_server_holds_a_single_thread_when_it_forks() -> None:
     assert done.stdout.strip().splitlines()[-1] == "1"
 
 
-def test_jobs_that_wait_start_first_then_the_biggest() -> None:
-    def job(name: str, size: int, waits: bool = False) -> Job:
-        return Job(name, ROOT, [], [], 1.0, size=size, waits=waits)
+def test_busy_jobs_start_biggest_first_and_sleepy_ones_at_once(tmp_path: Path) -> None:
+    (tmp_path / "test_quick.py").write_text("def test_quick():\n    assert 1 + 1 == 2\n")
+    (tmp_path / "test_sleepy.py").write_text(
+        "import time\n\ndef test_sleepy():\n    time.sleep(0.3)\n"
+    )
 
-    jobs = [job("small", 3), job("sleepy", 2, waits=True), job("big", 40), job("medium", 12)]
-    assert [j.id for j in sorted(jobs, key=order)] == ["sleepy", "big", "medium", "small"]
+    def job(name: str, size: int, waits: bool = False) -> Job:
+        test = "test_sleepy.py" if waits else "test_quick.py"
+        return Job(name, tmp_path, [test], [], 10.0, size=size, waits=waits)
+
+    jobs = [job("small", 1), job("big", 40), job("medium", 12), job("sleepy", 1, waits=True)]
+    results = {r.job.id: r for r in run_jobs(jobs, workers=1)}  # one busy job at a time
+    assert all(run.status == "pass" for r in results.values() for run in r.tests.values())
+    busy = sorted(["small", "big", "medium"], key=lambda name: results[name].began)
+    assert busy == ["big", "medium", "small"]
+    sleepy, big = results["sleepy"], results["big"]
+    assert big.began < sleepy.ended and sleepy.began < big.ended, "the sleepy job waited its turn"
