@@ -10,8 +10,6 @@ It runs none of the learner's code itself. Protocol, one JSON object a line: the
 {"ended": key, "code": exit code}, negative when a signal ended the job.
 """
 
-from __future__ import annotations
-
 import contextlib
 import gc
 import importlib
@@ -42,6 +40,7 @@ def warm_up(load_plugins: bool = True) -> None:
     """
     for name in PRELOADED:
         importlib.import_module(name)
+    declare_an_app()  # FastAPI imports more on its first route and schema than at its import
     replay.install()
     if load_plugins:
         with tempfile.TemporaryDirectory(prefix="graders-warm-up-") as empty:
@@ -49,6 +48,29 @@ def warm_up(load_plugins: bool = True) -> None:
             pytest.main(worker.pytest_args([empty], empty, ["--collect-only"]))
     gc.collect()
     gc.freeze()
+
+
+def declare_an_app() -> None:
+    """Declare routes and build their OpenAPI schema once, as every kata's app does."""
+    from typing import Annotated
+
+    from fastapi import Depends, FastAPI, Query
+    from pydantic import BaseModel, Field
+
+    class Item(BaseModel):
+        name: str = Field(min_length=1)
+        price: float = 0
+
+    def paging(limit: Annotated[int, Query(le=50)] = 10) -> int:
+        return limit
+
+    app = FastAPI()
+
+    @app.post("/items/{item_id}", status_code=201)
+    def put_item(item_id: int, item: Item, limit: Annotated[int, Depends(paging)]) -> Item:
+        return item
+
+    app.openapi()
 
 
 class Server:

@@ -30,6 +30,7 @@ IMPORT_TIMEOUT = 20.0
 LOG_LIMIT = 20 * 1024 * 1024
 POLL = 0.02
 BUSY_EXTRA = 1  # busy jobs at once: one more than the cores, as jobs also wait on the disk
+FORK_SERVER = "graders.forkserver"  # the module run as the fork server
 ATTEMPTS = itertools.count(1)  # names each job process; unique in the parent
 
 
@@ -155,7 +156,7 @@ class ForkServer:
         flags = ["--load-plugins"] if load_plugins else []
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "graders.forkserver", *flags],
+                [sys.executable, "-m", FORK_SERVER, *flags],
                 cwd=scratch,
                 env=child_environment(),
                 stdin=subprocess.PIPE,
@@ -188,13 +189,17 @@ class ForkServer:
         self._send({"kill": key})
 
     def exit_code(self, key: str) -> int | None:
-        """How the job process `key` ended, or None while it runs."""
+        """How the job process `key` ended, or None while it runs (or if the server is gone)."""
         with self.lock:
-            if key in self.codes:
-                return self.codes[key]
-        if self.process.poll() is not None and not self.listener.is_alive():
-            return self.codes.get(key, self.process.returncode)  # the server itself is gone
-        return None
+            return self.codes.get(key)
+
+    def failure(self) -> str:
+        """Why the fork server stopped before its time, or "" while it serves."""
+        if self.process.poll() is None or self.listener.is_alive():
+            return ""
+        last = tail(self.log, 600).strip().splitlines()
+        why = last[-1] if last else f"exit code {self.process.returncode}"
+        return f"the grader itself failed (its fork server stopped: {why}); this is not your code"
 
     def close(self) -> None:
         if self.process.stdin is not None:
@@ -274,6 +279,9 @@ class Supervisor:
                     return True
             if code is not None:
                 self._give_up(result, running, died(code))
+                return False
+            if self.server.failure():
+                result.ended, result.problem = time.monotonic(), self.server.failure()
                 return False
             limit = result.job.timeout if running else IMPORT_TIMEOUT
             if time.monotonic() - since > limit:

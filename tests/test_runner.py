@@ -8,6 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from graders import runner
 from graders.catalog import ROOT, find
 from graders.grade import grade_many
 from graders.runner import Job, run_jobs
@@ -57,6 +60,18 @@ def running(pid: int) -> bool:
         return False
     stat = Path(f"/proc/{pid}/stat")  # a killed process waits as a zombie until it is reaped
     return not (stat.exists() and stat.read_text().rsplit(") ", 1)[1].startswith("Z"))
+
+
+def test_a_grader_that_cannot_start_says_so_and_blames_no_one_else(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runner, "FORK_SERVER", "graders.no_such_module")
+    [result] = grade_many([(FIRST, "solution", None)])
+    check_schema(result)
+    assert result.status == "error"
+    assert result.message and "the grader itself failed" in result.message
+    assert "No module named graders.no_such_module" in result.message
+    assert "not your code" in result.message
 
 
 def test_the_fork_server_holds_a_single_thread_when_it_forks() -> None:
