@@ -15,19 +15,7 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from graders import (
-    batch,
-    ci,
-    compare,
-    export,
-    hints,
-    pristine,
-    progress,
-    quiz,
-    report,
-    reset,
-    watch,
-)
+from graders import batch, ci, export, hints, pristine, progress, quiz, report, reset
 from graders.catalog import ROOT, Kata, UsageError, find, load_catalog
 from graders.grade import grade_many
 from graders.score import Result
@@ -207,6 +195,8 @@ def watch_command(args: argparse.Namespace, console: Console) -> int:
     if args.path is not None and (args.kata is None or not args.path.is_dir()):
         raise UsageError("--path needs a kata and an existing folder: watch <kata> --path DIR")
     kata = find(args.kata, load_catalog()) if args.kata else None
+    from graders import watch  # here, not above: watchfiles would slow every other command
+
     return watch.watch(kata, console, args.path)
 
 
@@ -218,6 +208,8 @@ def compare_command(args: argparse.Namespace, console: Console) -> int:
             f" reference solution. Keep going (nox -s hint -- {kata.slug}), or add --force."
         )
         return 1
+    from graders import compare  # here, not above: syntax highlighting loads Pygments
+
     compare.show(kata, console)
     return 0
 
