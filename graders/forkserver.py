@@ -149,10 +149,10 @@ class Server:
             key = self.running.pop(pid)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)  # whatever the job started and left running
-            self.answers.write(
-                json.dumps({"ended": key, "code": os.waitstatus_to_exitcode(status)}) + "\n"
-            )
-            self.answers.flush()
+            answer = {"ended": key, "code": os.waitstatus_to_exitcode(status)}
+            with contextlib.suppress(OSError):  # the parent is gone: its end of input comes next
+                self.answers.write(json.dumps(answer) + "\n")
+                self.answers.flush()
             if block:
                 return
 

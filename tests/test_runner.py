@@ -53,6 +53,34 @@ def test_what_a_job_starts_is_stopped_when_grading_ends(tmp_path: Path) -> None:
     assert not running(pid), f"process {pid}, started by the learner's code, is still running"
 
 
+def test_a_grader_killed_midway_leaves_no_job_running(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    hanging = (
+        f"import os, pathlib\npathlib.Path({str(pid_file)!r}).write_text(str(os.getpid()))\n"
+        "while True:\n    pass\n"
+    )
+    folder = submission(FIRST, tmp_path / "hanging", {"app.py": hanging})
+    env = {**os.environ, "GRADERS_PROGRESS": str(tmp_path / "progress.json")}
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "graders", "grade", FIRST.slug, "--path", str(folder)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pid_file.exists(), "the job never started"
+        time.sleep(0.1)  # the file may be created but not yet written
+    finally:
+        grader.kill()  # SIGKILL: no clean-up code of the grader's own runs
+        grader.wait()
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running(pid), f"the hanging job {pid} outlived the grader that started it"
+
+
 def running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
