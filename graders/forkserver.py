@@ -7,10 +7,12 @@ exits, so no job ever sees what another one left behind.
 
 It runs none of the learner's code itself. Protocol, one JSON object a line: the parent writes
 {"run": key, "job": {...}, "events": path, "log": path} or {"kill": key}; this process answers
-{"ended": key, "code": exit code}, negative when a signal ended the job.
+{"started": key, "pid": pid} and later {"ended": key, "code": exit code}, negative when a signal
+ended the job (with "why" if no process could be started at all).
 """
 
 import contextlib
+import ctypes
 import gc
 import importlib
 import json
@@ -26,7 +28,10 @@ import pytest
 
 from graders import replay, worker
 
-POLL = 0.01  # seconds between looks for ended jobs while no request comes in
+POLL = 0.01
+PR_SET_PDEATHSIG = (
+    1  # from <sys/prctl.h>  # seconds between looks for ended jobs while no request comes in
+)
 PRELOADED = ("fastapi", "fastapi.testclient", "httpx", "pydantic", "pytest_asyncio")
 
 
@@ -103,17 +108,25 @@ class Server:
         if "kill" in request:
             self.kill(request["kill"])
             return
+        key, server = request["run"], os.getpid()
         sys.stdout.flush()
         sys.stderr.flush()  # or the fork would print what this process had buffered
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as error:  # out of processes or memory, maybe because of another job
+            why = f"no process could be started for it: {error.strerror}"
+            self.answer({"ended": key, "code": 1, "why": why})
+            return
         if pid == 0:
-            self.become_job(request)
-        self.running[pid] = request["run"]
-        self.pids[request["run"]] = pid
+            self.become_job(request, server)
+        self.running[pid] = key
+        self.pids[key] = pid
+        self.answer({"started": key, "pid": pid})  # so the parent can kill it if this dies
 
-    def become_job(self, request: dict[str, Any]) -> NoReturn:
+    def become_job(self, request: dict[str, Any], server: int) -> NoReturn:
         code = 0
         try:
+            die_with(server)
             os.setsid()
             os.close(self.requests)
             self.answers.close()
@@ -134,12 +147,18 @@ class Server:
 
     def kill(self, key: str) -> None:
         pid = self.pids.get(key)
-        if pid not in self.running:
-            return  # it has ended already, and its pid may belong to someone else by now
+        if pid is None or self.running.get(pid) != key:
+            return  # it has ended already, and its pid may belong to another job by now
         try:
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:  # forked, but not yet in a session of its own
-            os.kill(pid, signal.SIGKILL)
+        except OSError:  # not yet in a session of its own, or (macOS) ending as we speak
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+    def answer(self, message: dict[str, Any]) -> None:
+        with contextlib.suppress(OSError):  # the parent is gone: its end of input comes next
+            self.answers.write(json.dumps(message) + "\n")
+            self.answers.flush()
 
     def reap(self, block: bool = False) -> None:
         while self.running:
@@ -147,14 +166,22 @@ class Server:
             if pid == 0:
                 return
             key = self.running.pop(pid)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
+            del self.pids[key]
+            with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)  # whatever the job started and left running
-            answer = {"ended": key, "code": os.waitstatus_to_exitcode(status)}
-            with contextlib.suppress(OSError):  # the parent is gone: its end of input comes next
-                self.answers.write(json.dumps(answer) + "\n")
-                self.answers.flush()
+            self.answer({"ended": key, "code": os.waitstatus_to_exitcode(status)})
             if block:
                 return
+
+
+def die_with(server: int) -> None:
+    """On Linux, have the kernel kill this job process if the fork server dies before it."""
+    if sys.platform != "linux":
+        return  # elsewhere the parent kills the jobs of a server that died (it knows their pids)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != server:  # it died between the fork and the prctl call
+        os._exit(1)
 
 
 def main() -> None:

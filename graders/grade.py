@@ -127,7 +127,8 @@ def grade_many(
 ) -> list[Result]:
     """Grade several katas or submissions at once, their jobs spread over the worker processes.
 
-    `isolate` gives every request a process of its own (for submissions from different people).
+    `isolate` gives every request a fork server of its own (for submissions from different
+    people), so that even a submission that kills its server harms no other.
     """
     root = workspace.new_root()
     try:

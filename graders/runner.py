@@ -31,6 +31,7 @@ LOG_LIMIT = 20 * 1024 * 1024
 POLL = 0.02
 BUSY_EXTRA = 1  # busy jobs at once: one more than the cores, as jobs also wait on the disk
 FORK_SERVER = "graders.forkserver"  # the module run as the fork server
+LAUNCHES = 3  # fork servers one grading run may start: the first, and two after deaths
 ATTEMPTS = itertools.count(1)  # names each job process; unique in the parent
 
 
@@ -102,12 +103,13 @@ def run_jobs(
 ) -> list[JobResult]:
     """Run every job, at most `workers` busy ones at a time; results come back in job order.
 
-    Every job runs in a fresh process forked from one warm fork server, so FastAPI is imported
+    Every job runs in a fresh process forked from a warm fork server, so FastAPI is imported
     once for the whole run and no job can touch another's grade. Jobs wait in one queue, the
     biggest first, and the next starts as soon as one ends. Jobs that mostly sleep (the tasks of
     04_async) do not wait in that queue: each starts at once, beside the busy ones, so their
-    sleeps overlap the others' work. `groups` (a group number a job) keeps each group's jobs
-    together, one after another, so that one submission cannot take several places at once.
+    sleeps overlap the others' work. `groups` (a group number a job) is for submissions from
+    different people: each group's jobs run one after another, from a fork server of its own,
+    so that no submission can take several places at once or bring down another's grading.
     """
     results = [JobResult(job) for job in jobs]
     if groups is None:
@@ -128,15 +130,18 @@ def run_jobs(
         work.put(unit)
     count = max(1, min(workers or default, len(busy))) if busy else 0
     scratch = Path(tempfile.mkdtemp(prefix="graders-run-"))
-    server = ForkServer(scratch, load_plugins=len(jobs) > 1)
-    supervisors = [Supervisor(solo(unit), server, scratch) for unit in sleepy]
-    supervisors += [Supervisor(work, server, scratch) for _ in range(count)]
+    shared: ForkServer | None = None
     try:
+        if groups is None:
+            shared = ForkServer(scratch, load_plugins=len(jobs) > 1)
+        supervisors = [Supervisor(solo(unit), scratch, shared) for unit in sleepy]
+        supervisors += [Supervisor(work, scratch, shared) for _ in range(count)]
         with ThreadPoolExecutor(max_workers=max(1, len(supervisors))) as pool:
             for done in [pool.submit(supervisor.run) for supervisor in supervisors]:
                 done.result()
     finally:
-        server.close()
+        if shared is not None:
+            shared.close()
         shutil.rmtree(scratch, ignore_errors=True)
     return results
 
@@ -148,11 +153,11 @@ def solo(unit: list[JobResult]) -> queue.SimpleQueue[list[JobResult]]:
     return work
 
 
-class ForkServer:
-    """The parent's handle on graders.forkserver: starts job processes and hears how they end."""
+class ServerProcess:
+    """One run of graders.forkserver: the requests sent to it and the answers it gave."""
 
     def __init__(self, scratch: Path, load_plugins: bool) -> None:
-        self.log = scratch / "forkserver.log"
+        self.log = scratch / f"forkserver-{next(ATTEMPTS)}.log"
         flags = ["--load-plugins"] if load_plugins else []
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
@@ -164,64 +169,126 @@ class ForkServer:
                 stderr=log,
                 start_new_session=True,
             )
-        self.lock = threading.Lock()
-        self.codes: dict[str, int] = {}
+        self.lock = threading.Lock()  # guards the answers; writes have a lock of their own
+        self.write_lock = threading.Lock()
+        self.pids: dict[str, int] = {}
+        self.ended: dict[str, tuple[int, str]] = {}  # key → (exit code, why, if it never started)
         self.listener = threading.Thread(target=self._listen, daemon=True)
         self.listener.start()
 
     def _listen(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            message = json.loads(line)
+            answer = json.loads(line)
             with self.lock:
-                self.codes[message["ended"]] = message["code"]
+                if "started" in answer:
+                    self.pids[answer["started"]] = answer["pid"]
+                else:
+                    self.ended[answer["ended"]] = (answer["code"], answer.get("why", ""))
 
-    def _send(self, request: dict[str, Any]) -> None:
+    def send(self, request: dict[str, Any]) -> None:
         assert self.process.stdin is not None
-        with self.lock, contextlib.suppress(OSError):  # it died: exit_code says so
+        with self.write_lock, contextlib.suppress(OSError):  # it died: gone() says so
             self.process.stdin.write((json.dumps(request) + "\n").encode())
             self.process.stdin.flush()
 
-    def start(self, key: str, job: dict[str, Any], events: Path, log: Path) -> None:
-        self._send({"run": key, "job": job, "events": str(events), "log": str(log)})
-
-    def kill(self, key: str) -> None:
-        self._send({"kill": key})
-
-    def exit_code(self, key: str) -> int | None:
-        """How the job process `key` ended, or None while it runs (or if the server is gone)."""
+    def outcome(self, key: str) -> tuple[int, str] | None:
         with self.lock:
-            return self.codes.get(key)
+            return self.ended.get(key)
 
-    def failure(self) -> str:
-        """Why the fork server stopped before its time, or "" while it serves."""
-        if self.process.poll() is None or self.listener.is_alive():
-            return ""
+    def gone(self) -> bool:
+        return self.process.poll() is not None and not self.listener.is_alive()
+
+    def how_it_ended(self) -> str:
+        code = self.process.returncode
+        if code is not None and code < 0:
+            return f"grading stopped: the grader's fork server was killed by signal {-code}"
         last = tail(self.log, 600).strip().splitlines()
-        why = last[-1] if last else f"exit code {self.process.returncode}"
-        return f"the grader itself failed (its fork server stopped: {why}); this is not your code"
+        detail = f": {last[-1]}" if last else ""
+        return f"the grader itself failed (its fork server exited with code {code}{detail}); this is not your code"
+
+    def kill(self) -> None:
+        """Kill the server and every job it started that has not ended (it reaps them no more)."""
+        stop(self.process)
+        with self.lock:
+            left = [pid for key, pid in self.pids.items() if key not in self.ended]
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
 
     def close(self) -> None:
         if self.process.stdin is not None:
-            with contextlib.suppress(OSError):
+            with self.write_lock, contextlib.suppress(OSError):
                 self.process.stdin.close()  # the server kills any job still running and ends
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
-        stop(self.process)
-        self.listener.join(timeout=1)
+        self.listener.join(timeout=1)  # its last answers name the jobs it ended itself
+        self.kill()
         if self.process.stdout is not None:
             self.process.stdout.close()
+
+
+class ForkServer:
+    """The parent's handle on the fork server: starts job processes and hears how they end.
+
+    If the server dies (a job killed it, the system ran out of memory), the jobs it was running
+    are run again on a new one, up to LAUNCHES servers in all; after that they cannot be graded.
+    """
+
+    def __init__(self, scratch: Path, load_plugins: bool) -> None:
+        self.scratch = scratch
+        self.load_plugins = load_plugins
+        self.lock = threading.Lock()
+        self.launched = [ServerProcess(scratch, load_plugins)]
+        self.owner: dict[str, ServerProcess] = {}
+
+    def start(self, key: str, job: dict[str, Any], events: Path, log: Path) -> None:
+        with self.lock:
+            server = self.launched[-1]
+            if server.gone() and len(self.launched) < LAUNCHES:
+                server.kill()
+                server = ServerProcess(self.scratch, self.load_plugins)
+                self.launched.append(server)
+            self.owner[key] = server
+        server.send({"run": key, "job": job, "events": str(events), "log": str(log)})
+
+    def kill(self, key: str) -> None:
+        self.owner[key].send({"kill": key})
+
+    def outcome(self, key: str) -> tuple[int, str] | None:
+        """The exit code of the job process `key` and, if it never started, why; None while it runs."""
+        return self.owner[key].outcome(key)
+
+    def lost(self, key: str) -> str:
+        """ "" while the server running `key` is alive; else why it died, and kills what it left."""
+        server = self.owner[key]
+        if not server.gone():
+            return ""
+        server.kill()
+        return server.how_it_ended()
+
+    def can_relaunch(self) -> bool:
+        with self.lock:
+            return len(self.launched) < LAUNCHES or not self.launched[-1].gone()
+
+    def abandon(self, key: str) -> None:
+        """The server running `key` does not answer: kill it, so that a new one takes over."""
+        self.owner[key].kill()
+
+    def close(self) -> None:
+        for server in self.launched:
+            server.close()
 
 
 class Supervisor:
     """Takes units of jobs from the shared queue and sees each job through to its end."""
 
     def __init__(
-        self, work: queue.SimpleQueue[list[JobResult]], server: ForkServer, scratch: Path
+        self, work: queue.SimpleQueue[list[JobResult]], scratch: Path, shared: ForkServer | None
     ) -> None:
         self.work = work
-        self.server = server
         self.scratch = scratch
+        self.shared = shared  # None: a fork server of its own for each unit
 
     def run(self) -> None:
         while True:
@@ -229,8 +296,13 @@ class Supervisor:
                 unit = self.work.get_nowait()
             except queue.Empty:
                 return
-            for result in unit:
-                self._see_through(result)
+            self.server = self.shared or ForkServer(self.scratch, load_plugins=len(unit) > 1)
+            try:
+                for result in unit:
+                    self._see_through(result)
+            finally:
+                if self.server is not self.shared:
+                    self.server.close()
 
     def _see_through(self, result: JobResult) -> None:
         """Run one job: its `first` tests, then (unless one already failed and that is enough)
@@ -265,7 +337,7 @@ class Supervisor:
         running: str | None = None  # the node id of the test that started and has not ended
         offset = 0
         while True:
-            code = self.server.exit_code(key)
+            outcome = self.server.outcome(key)
             new, offset = read_events(events, offset)
             for event in new:
                 result.record(event)
@@ -277,11 +349,14 @@ class Supervisor:
                 elif kind == "job_end":
                     result.ended = time.monotonic()
                     return True
-            if code is not None:
-                self._give_up(result, running, died(code))
+            if outcome is not None:
+                code, why = outcome
+                self._give_up(result, running, why or died(code))
                 return False
-            if self.server.failure():
-                result.ended, result.problem = time.monotonic(), self.server.failure()
+            lost = self.server.lost(key)
+            if lost:  # not this job's doing, as far as anyone can tell: run it again
+                if not self.server.can_relaunch():
+                    result.ended, result.problem = time.monotonic(), lost
                 return False
             limit = result.job.timeout if running else IMPORT_TIMEOUT
             if time.monotonic() - since > limit:
@@ -298,8 +373,10 @@ class Supervisor:
         """Kill the job process `key` and wait until it is gone, so its folder is free again."""
         self.server.kill(key)
         deadline = time.monotonic() + 5
-        while self.server.exit_code(key) is None and time.monotonic() < deadline:
+        while self.server.outcome(key) is None and time.monotonic() < deadline:
             time.sleep(POLL)
+        if self.server.outcome(key) is None:
+            self.server.abandon(key)
 
     def _spec(self, result: JobResult, tests: list[str]) -> dict[str, Any]:
         job = result.job

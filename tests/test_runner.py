@@ -81,6 +81,37 @@ def test_a_grader_killed_midway_leaves_no_job_running(tmp_path: Path) -> None:
     assert not running(pid), f"the hanging job {pid} outlived the grader that started it"
 
 
+def server_killer(marker: Path | None = None) -> str:
+    """Kata 01's solution, but asking for book 3 kills the fork server (once, given a marker)."""
+    lookup = "    book = BOOKS.get(book_id)\n"
+    once = f" and not pathlib.Path({str(marker)!r}).exists()" if marker else ""
+    mark = f"pathlib.Path({str(marker)!r}).touch(); " if marker else ""
+    kill = (
+        f"    if book_id == 3{once}:\n"
+        f"        {mark}os.kill(os.getppid(), signal.SIGKILL)\n"
+        "        time.sleep(5)  # the job dies with its server, in the middle of this test\n"
+    )
+    return "import os, pathlib, signal, time\n" + SOLUTION.replace(lookup, kill + lookup)
+
+
+def test_a_fork_server_that_dies_is_replaced_and_its_jobs_run_again(tmp_path: Path) -> None:
+    folder = submission(FIRST, tmp_path / "once", {"app.py": server_killer(tmp_path / "done")})
+    [result] = grade_many([(FIRST, "path", folder)])
+    assert (tmp_path / "done").exists(), "the fork server was never killed"
+    assert result.status == "pass", [t.message for t in result.tests if t.status != "pass"]
+
+
+def test_a_submission_that_kills_its_fork_server_harms_no_other(tmp_path: Path) -> None:
+    saboteur = submission(FIRST, tmp_path / "saboteur", {"app.py": server_killer()})
+    sabotaged, honest = grade_many(
+        [(FIRST, "path", saboteur), (FIRST, "solution", None)], workers=1, isolate=True
+    )
+    check_schema(sabotaged)
+    assert sabotaged.status == "fail" and sabotaged.score == 0
+    assert all("fork server was killed by signal" in t.message for t in sabotaged.tests)
+    assert honest.status == "pass", [t.message for t in honest.tests if t.status != "pass"]
+
+
 def running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
