@@ -121,8 +121,12 @@ def run_jobs(
             by_group.setdefault(group, []).append(result)
         units = list(by_group.values())
         default = os.cpu_count() or 1
-    sleepy = [u for u in units if groups is None and all(r.job.waits for r in u)]
-    busy = [u for u in units if not any(u is s for s in sleepy)]
+
+    def sleeps(unit: list[JobResult]) -> bool:
+        return groups is None and all(result.job.waits for result in unit)
+
+    sleepy = [unit for unit in units if sleeps(unit)]
+    busy = [unit for unit in units if not sleeps(unit)]
     work: queue.SimpleQueue[list[JobResult]] = queue.SimpleQueue()
     for unit in sorted(
         busy, key=lambda unit: max(result.job.size for result in unit), reverse=True
