@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import queue
+import resource
 import shutil
 import statistics
 import subprocess
@@ -25,14 +26,25 @@ ROUNDS = 5
 
 def seconds(command: Sequence[str], rounds: int = ROUNDS, warm_up: bool = True) -> float:
     """The median wall time of `command` over `rounds` runs, after a warm-up run if asked."""
+    return timed(command, rounds, warm_up)[0]
+
+
+def timed(
+    command: Sequence[str], rounds: int = ROUNDS, warm_up: bool = True
+) -> tuple[float, float]:
+    """Median wall time and median CPU time (every process it ran, all cores) of `command`."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    times = []
+    walls, cpus = [], []
     for attempt in range(rounds + warm_up):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(command, cwd=ROOT, env=env, capture_output=True, check=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if attempt or not warm_up:
-            times.append(time.perf_counter() - started)
-    return statistics.median(times)
+            walls.append(time.perf_counter() - started)
+            used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            cpus.append(used)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def line(name: str, value: float, target: str, unit: str = "") -> None:
@@ -121,8 +133,9 @@ def main() -> None:
 
     pytest_alone = seconds([python, "-m", "pytest", "-q", f"katas/{kata.folder}"])
     through_nox = seconds(["nox", "-s", kata.slug])
-    one_solution = seconds([python, "-m", "graders", "grade", kata.slug, "--solution"])
-    all_solutions = seconds([python, "-m", "graders", "solutions"], rounds=3)
+    one_solution, one_cpu = timed([python, "-m", "graders", "grade", kata.slug, "--solution"])
+    all_solutions, all_cpu = timed([python, "-m", "graders", "solutions"], rounds=3)
+    cores = os.cpu_count() or 1
     one_by_one = sum(
         seconds([python, "-m", "graders", "grade", each.slug, "--solution"], rounds=1)
         for each in load_catalog()
@@ -138,6 +151,16 @@ def main() -> None:
         f"all katas against solutions / one kata ({kata.folder})",
         all_solutions / one_solution,
         "target ≤ 3",
+    )
+    print(
+        f"\n  CPU time: one kata {one_cpu:.2f} s, all {all_cpu:.2f} s; the cores were busy "
+        f"{all_cpu / (cores * all_solutions):.0%} of the time while grading all"
+    )
+    # No run can spread its CPU time over more than the machine's cores: a hard floor.
+    line(
+        f"the lowest that ratio can be on {cores} cores, for this much work",
+        all_cpu / cores / one_solution,
+        "CPU time of all ÷ cores ÷ one kata's time",
     )
     print(f"\n  the {len(load_catalog())} katas graded one after another: {one_by_one:.2f} s")
     line(

@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graders import workspace
 from graders.catalog import ROOT
 
 IMPORT_TIMEOUT = 20.0
@@ -133,7 +133,7 @@ def run_jobs(
     ):
         work.put(unit)
     count = max(1, min(workers or default, len(busy))) if busy else 0
-    scratch = Path(tempfile.mkdtemp(prefix="graders-run-"))
+    scratch = workspace.new_root("graders-run-")
     shared: ForkServer | None = None
     try:
         if groups is None:
@@ -435,6 +435,9 @@ def child_environment() -> dict[str, str]:
         PYTHONUNBUFFERED="1",
         PYTHONIOENCODING="utf-8",
     )
+    memory = workspace.scratch_parent()
+    if memory is not None:
+        env["TMPDIR"] = str(memory)  # pytest's tmp_path too, for the tests' databases
     return env
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from graders import runner
+from graders import runner, workspace
 from graders.catalog import ROOT, find
 from graders.grade import grade_many
 from graders.runner import Job, run_jobs
@@ -160,3 +160,36 @@ def test_busy_jobs_start_biggest_first_and_sleepy_ones_at_once(tmp_path: Path) -
     assert busy == ["big", "medium", "small"]
     sleepy, big = results["sleepy"], results["big"]
     assert big.began < sleepy.ended and sleepy.began < big.ended, "the sleepy job waited its turn"
+
+
+def test_grading_folders_and_tmp_path_live_in_memory_when_it_has_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    memory = tmp_path / "shm"
+    memory.mkdir()
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setattr(workspace, "MEMORY", memory)
+    folder = workspace.new_root()
+    assert folder.parent == memory
+    workspace.remove(folder)
+    (tmp_path / "test_where.py").write_text(
+        f"def test_where(tmp_path):\n    assert str(tmp_path).startswith({str(memory)!r})\n"
+    )
+    [result] = run_jobs([Job("where", tmp_path, ["test_where.py"], [], 10.0)])
+    assert [run.status for run in result.tests.values()] == ["pass"], result.log
+
+
+@pytest.mark.parametrize("reason", ["the user chose TMPDIR", "too little room", "no such folder"])
+def test_grading_folders_stay_in_the_temporary_folder_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reason: str
+) -> None:
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setattr(workspace, "MEMORY", tmp_path)
+    assert workspace.scratch_parent() == tmp_path  # roomy, writable: it would be used
+    if reason == "the user chose TMPDIR":
+        monkeypatch.setenv("TMPDIR", str(tmp_path))
+    elif reason == "too little room":
+        monkeypatch.setattr(workspace, "ROOM_NEEDED", 1 << 60)
+    else:
+        monkeypatch.setattr(workspace, "MEMORY", tmp_path / "missing")
+    assert workspace.scratch_parent() is None
