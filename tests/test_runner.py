@@ -60,7 +60,13 @@ def test_a_grader_killed_midway_leaves_no_job_running(tmp_path: Path) -> None:
         "while True:\n    pass\n"
     )
     folder = submission(FIRST, tmp_path / "hanging", {"app.py": hanging})
-    env = {**os.environ, "GRADERS_PROGRESS": str(tmp_path / "progress.json")}
+    scratch = tmp_path / "scratch"  # a killed grader cannot remove its folders: keep them here
+    scratch.mkdir()
+    env = {
+        **os.environ,
+        "GRADERS_PROGRESS": str(tmp_path / "progress.json"),
+        "TMPDIR": str(scratch),
+    }
     grader = subprocess.Popen(
         [sys.executable, "-m", "graders", "grade", FIRST.slug, "--path", str(folder)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
