@@ -1,8 +1,9 @@
 """`batch`: grade a folder of submissions on one kata into a gradebook (CSV and Markdown).
 
-Each submission is graded in a process of its own, several at once, so a broken, hanging or
-crashing one costs only its own grade. The gradebook holds no times or paths: grading the same
-folder twice gives the same gradebook.
+Each submission is graded in a sandbox of its own, several at once, so a broken, hanging,
+crashing or hostile one costs only its own grade. Its files are read from the submissions folder
+(which no sandbox sees) and laid out only while it is graded. The gradebook is written after every
+sandbox has ended; it holds no times or paths: grading the same folder twice gives the same one.
 """
 
 from __future__ import annotations
@@ -19,16 +20,20 @@ from rich.table import Table
 from graders import export, workspace
 from graders.catalog import Kata
 from graders.grade import grade_many, unavailable
-from graders.score import Result
+from graders.score import KataGrade
+from graders.vocabulary import Request
 
 
 @dataclass
 class Row:
     submission: str
-    result: Result
+    result: KataGrade
 
     def task_score(self, task_id: int) -> float:
         return round(sum(t.score for t in self.result.tests if t.task_id == task_id), 2)
+
+    def earned(self, verified: bool) -> float:
+        return round(sum(t.score for t in self.result.tests if t.verified == verified), 2)
 
     @property
     def message(self) -> str:
@@ -53,12 +58,17 @@ def locate(kata: Kata, submission: Path) -> tuple[Path | None, str]:
 
 
 def run(
-    kata: Kata, submissions: Path, out: Path, workers: int | None, tests_from: str | None
+    kata: Kata,
+    submissions: Path,
+    out: Path,
+    workers: int | None,
+    tests_from: str | None,
+    verified_only: bool = False,
 ) -> list[Row]:
     names = sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
     found = {path.name: locate(kata, path) for path in names}
-    requests = [(kata, "path", folder) for folder, _ in found.values() if folder is not None]
-    graded = iter(grade_many(requests, workers, tests_from, isolate=True))
+    requests = [Request(kata, "path", folder) for folder, _ in found.values() if folder is not None]
+    graded = iter(grade_many(requests, workers, tests_from, isolate=True, verified_only=verified_only))
     rows = [
         Row(name, next(graded) if folder else unavailable(kata, problem))
         for name, (folder, problem) in found.items()
@@ -73,6 +83,8 @@ def columns(kata: Kata) -> list[str]:
         *(f"task {t.id}" for t in kata.tasks),
         "total",
         "max",
+        "verified",
+        "self-reported",
         "status",
         "message",
     ]
@@ -86,6 +98,8 @@ def cells(kata: Kata, row: Row) -> list[str]:
         *scores,
         f"{result.score:g}",
         f"{result.max_score:g}",
+        f"{row.earned(True):g}",
+        f"{row.earned(False):g}",
         result.status,
         row.message,
     ]

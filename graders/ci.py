@@ -14,10 +14,11 @@ from rich.console import Console
 from graders import export, report
 from graders.catalog import load_catalog
 from graders.grade import grade_many
-from graders.score import Result
+from graders.score import KataGrade
+from graders.vocabulary import Request
 
 
-def markdown(results: list[Result]) -> str:
+def markdown(results: list[KataGrade]) -> str:
     lines = [
         "## FastAPI katas",
         "",
@@ -38,7 +39,7 @@ def markdown(results: list[Result]) -> str:
 
 
 def ci(out: Path, summary: Path | None, strict: bool, console: Console) -> int:
-    results = grade_many([(kata, "learner", None) for kata in load_catalog()])
+    results = grade_many([Request(kata) for kata in load_catalog()])
     for result in results:
         export.write_json(result, out / f"{result.kata.folder}.json")
         export.write_junit(result, out / f"{result.kata.folder}.junit.xml")
@@ -50,5 +51,5 @@ def ci(out: Path, summary: Path | None, strict: bool, console: Console) -> int:
         with open(target, "a", encoding="utf-8") as stream:  # the summary file is shared by steps
             stream.write(table)
     report.progress_table(results, {}, console)
-    console.print(f"Result files in {out}/")
+    console.print(f"KataGrade files in {out}/")
     return 1 if strict and any(r.status != "pass" for r in results) else 0

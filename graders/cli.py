@@ -1,24 +1,28 @@
 """`python -m graders …`: the commands behind every nox session.
 
-Exit codes: 0 every test passed, 1 something failed or could not be graded, 2 bad usage.
+Exit codes: 0 every test passed, 1 something failed or could not be graded (or a file could not
+be written), 2 bad usage. Every mistake is one line that says what would be right.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import NoReturn
 
 from rich.console import Console
 
 from graders import batch, ci, export, hints, pristine, progress, quiz, report, reset
-from graders.catalog import ROOT, Kata, UsageError, find, load_catalog
-from graders.grade import grade_many
-from graders.score import Result
+from graders.catalog import UsageError, find, load_catalog
+from graders.grade import grade, grade_many
+from graders.sandbox import isolation_here
+from graders.score import KataGrade
+from graders.vocabulary import Request
 
 
 class Parser(argparse.ArgumentParser):
@@ -29,68 +33,70 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (usage: {usage})")
 
 
-def build_parser() -> Parser:
+def build_parser() -> tuple[Parser, dict[str, Parser]]:
+    """The parser, and each command's own (to say a mistake with that command's usage)."""
     parser = Parser(prog="python -m graders", description="Grade the FastAPI interview katas.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    sub: dict[str, Parser] = {}
 
-    grade = commands.add_parser("grade", help="grade one kata")
-    grade.add_argument(
+    def command(name: str, help: str) -> Parser:
+        sub[name] = commands.add_parser(name, help=help)
+        return sub[name]
+
+    grading = command("grade", "grade one kata")
+    grading.add_argument(
         "kata", help="a slug (first_steps), a folder (01_first_steps) or a number (1)"
     )
-    which = grade.add_mutually_exclusive_group()
+    which = grading.add_mutually_exclusive_group()
     which.add_argument("--solution", action="store_true", help="grade the reference solution")
     which.add_argument("--path", type=Path, metavar="DIR", help="grade the kata files in DIR")
-    add_trusted_tests(grade)
-    grade.add_argument("--json", type=Path, metavar="FILE", help="write the result file")
-    grade.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML")
-    grade.add_argument(
+    add_trusted_tests(grading)
+    grading.add_argument("--json", type=Path, metavar="FILE", help="write the result file")
+    grading.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML")
+    grading.add_argument(
         "--gradescope", type=Path, metavar="FILE", help="write Gradescope results.json"
     )
-    grade.add_argument("-v", "--verbose", action="store_true", help="show pytest's full output")
+    grading.add_argument("-v", "--verbose", action="store_true", help="show pytest's full output")
 
-    solutions = commands.add_parser("solutions", help="grade every reference solution")
+    solutions = command("solutions", "grade every reference solution")
     solutions.add_argument(
         "--json-dir", type=Path, metavar="DIR", help="write a result file a kata"
     )
     solutions.add_argument("-v", "--verbose", action="store_true")
 
-    commands.add_parser("progress", help="grade your code for every kata and show a table")
+    command("progress", "grade your code for every kata and show a table")
 
-    hint = commands.add_parser("hint", help="the next hint for the first failing task")
-    hint.add_argument("kata")
-    hint.add_argument(
+    hinting = command("hint", "the next hint for the first failing task")
+    hinting.add_argument("kata")
+    hinting.add_argument(
         "task", nargs="?", type=int, help="a task number (default: the first failing)"
     )
 
-    watching = commands.add_parser("watch", help="grade again on every save")
+    watching = command("watch", "grade again on every save")
     watching.add_argument("kata", nargs="?", help="default: follow the first unfinished kata")
     watching.add_argument(
         "--path", type=Path, metavar="DIR", help="watch and grade the files in DIR"
     )
 
-    comparing = commands.add_parser("compare", help="your files beside the reference solution")
+    comparing = command("compare", "your files beside the reference solution")
     comparing.add_argument("kata")
     comparing.add_argument("--force", action="store_true", help="show it before the kata passes")
 
-    resetting = commands.add_parser(
-        "reset", help="restore a kata's stub after backing up your files"
-    )
+    resetting = command("reset", "restore a kata's stub after backing up your files")
     resetting.add_argument("kata")
     choice = resetting.add_mutually_exclusive_group()
     choice.add_argument("--list", action="store_true", help="list the backups of this kata")
     choice.add_argument("--restore", metavar="NAME", help="bring back the backup called NAME")
 
-    serving = commands.add_parser(
-        "serve", help="run a kata's app on http://127.0.0.1:8000 to try it"
-    )
+    serving = command("serve", "run a kata's app on http://127.0.0.1:8000 to try it")
     serving.add_argument("kata")
     serving.add_argument("--port", type=int, default=8000, help="default: 8000")
 
-    quizzing = commands.add_parser("quiz", help="a few questions on the kata's interview topic")
+    quizzing = command("quiz", "a few questions on the kata's interview topic")
     quizzing.add_argument("kata")
     quizzing.add_argument("--answers", metavar="a,b,c", help="answer without asking (for scripts)")
 
-    batching = commands.add_parser("batch", help="grade a folder of submissions into a gradebook")
+    batching = command("batch", "grade a folder of submissions into a gradebook")
     batching.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR")
     batching.add_argument("--kata", required=True, help="the kata every submission is graded on")
     batching.add_argument("--out", type=Path, required=True, metavar="DIR", help="gradebook folder")
@@ -100,11 +106,17 @@ def build_parser() -> Parser:
     batching.add_argument(
         "--timeout", type=float, metavar="S", help="seconds a test may take (default: the kata's)"
     )
+    batching.add_argument(
+        "--verified-only", action="store_true", help="count only the points of verified tests"
+    )
+    batching.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="grade even where bubblewrap is missing (the submissions are not contained)",
+    )
     add_trusted_tests(batching)
 
-    for_ci = commands.add_parser(
-        "ci", help="grade every kata of this clone for CI: files and a summary"
-    )
+    for_ci = command("ci", "grade every kata of this clone for CI: files and a summary")
     for_ci.add_argument("--out", type=Path, default=Path("results"), metavar="DIR")
     for_ci.add_argument(
         "--summary",
@@ -114,8 +126,8 @@ def build_parser() -> Parser:
     )
     for_ci.add_argument("--strict", action="store_true", help="exit 1 unless every kata passes")
 
-    commands.add_parser("seal", help="record the shipped kata files in graders/pristine.json")
-    return parser
+    command("seal", "record the shipped kata files in graders/pristine.json")
+    return parser, sub
 
 
 def add_trusted_tests(parser: argparse.ArgumentParser) -> None:
@@ -124,28 +136,41 @@ def add_trusted_tests(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM stops a grade as Ctrl-C does: the jobs end and the folders are removed."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     console = Console(highlight=False)
+    signal.signal(signal.SIGTERM, terminate)
     try:
-        parser = build_parser()
+        parser, commands = build_parser()
         args, extra = parser.parse_known_args(argv)
         if extra:  # say it with the usage of the command that was meant, not the top level
-            commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-            commands.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+            commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
         return COMMANDS[args.command](args, console)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)  # one plain line: never wrapped, never styled
         return 2
+    except OSError as error:  # a read-only folder, a full disk: the file and the reason
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
+        print("stopped.", file=sys.stderr)
         return 130
 
 
 def grade_command(args: argparse.Namespace, console: Console) -> int:
     kata = find(args.kata, load_catalog())
-    target = "solution" if args.solution else "path" if args.path else "learner"
     if args.path is not None and not args.path.is_dir():
         raise UsageError(f"--path {args.path}: no such folder (give the folder with your app.py)")
-    result = grade_many([(kata, target, args.path)], tests_from=args.tests_from)[0]
+    if args.solution:
+        request = Request(kata, "solution")
+    else:
+        request = Request(kata, "path", args.path) if args.path else Request(kata)
+    [result] = grade_many([request], tests_from=args.tests_from)
     progress.record_grade(result)
     for path, write in (
         (args.json, export.write_json),
@@ -159,25 +184,19 @@ def grade_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def solutions_command(args: argparse.Namespace, console: Console) -> int:
-    results = grade_many([(kata, "solution", None) for kata in load_catalog()])
+    results = grade_many([Request(kata, "solution") for kata in load_catalog()])
     for result in results:
         if args.json_dir:
             export.write_json(result, args.json_dir / f"{result.kata.folder}.json")
         report.show(result, console, args.verbose)
-    failed = [r.kata.slug for r in results if r.status != "pass"]
-    summary = (
-        f"[red]Failing solutions: {', '.join(failed)}[/]"
-        if failed
-        else "[green]Every solution passes.[/]"
-    )
-    console.print(summary)
+    report.solutions_summary(results, console)
     return exit_code(results)
 
 
 def progress_command(args: argparse.Namespace, console: Console) -> int:
     katas = load_catalog()
     console.print(f"[dim]grading your code for {len(katas)} katas…[/]")
-    results = grade_many([(kata, "learner", None) for kata in katas])
+    results = grade_many([Request(kata) for kata in katas])
     for result in results:
         progress.record_grade(result)
     report.progress_table(results, progress.load(), console)
@@ -186,7 +205,7 @@ def progress_command(args: argparse.Namespace, console: Console) -> int:
 
 def hint_command(args: argparse.Namespace, console: Console) -> int:
     kata = find(args.kata, load_catalog())
-    result = None if args.task is not None else grade_many([(kata, "learner", None)])[0]
+    result = None if args.task is not None else grade(Request(kata))
     hints.show_next_hint(kata, hints.pick_task(kata, result, args.task), console)
     return 0
 
@@ -202,65 +221,25 @@ def watch_command(args: argparse.Namespace, console: Console) -> int:
 
 def compare_command(args: argparse.Namespace, console: Console) -> int:
     kata = find(args.kata, load_catalog())
-    if not args.force and not passes(kata):
-        console.print(
-            f"[yellow]Spoiler ahead:[/] {kata.slug} does not pass yet, and compare shows the"
-            f" reference solution. Keep going (nox -s hint -- {kata.slug}), or add --force."
-        )
-        return 1
     from graders import compare  # here, not above: syntax highlighting loads Pygments
 
-    compare.show(kata, console)
-    return 0
-
-
-def passes(kata: Kata) -> bool:
-    """Whether the learner's code for `kata` passes now (graded afresh unless recorded so)."""
-    if progress.load().get(kata.slug, {}).get("status") == "pass":
-        return True
-    result = grade_many([(kata, "learner", None)])[0]
-    progress.record_grade(result)
-    return result.status == "pass"
+    return compare.run(kata, console, args.force)
 
 
 def reset_command(args: argparse.Namespace, console: Console) -> int:
     kata = find(args.kata, load_catalog())
     if args.list:
-        found = reset.backups(kata)
-        for folder in found:
-            names = ", ".join(sorted(p.name for p in folder.iterdir()))
-            console.print(f"{folder.name}  [dim]{names}[/]")
-        if not found:
-            console.print(f"No backups of {kata.slug} yet.")
+        reset.show_backups(kata, console)
         return 0
     progress.forget_grade(kata.slug)
-    if args.restore:
-        backup = reset.restore(kata, args.restore)
-        console.print(f"Restored {args.restore} into katas/{kata.folder}/.")
-    else:
-        backup = reset.reset(kata)
-        console.print(f"katas/{kata.folder}/ is back to the stub as shipped.")
-    if backup:
-        where = backup.relative_to(ROOT)
-        console.print(f"Your previous files are in {where}/ (nox -s reset -- {kata.slug} --list).")
-    else:
-        console.print("There was nothing of yours to back up.")
+    reset.run(kata, args.restore, console)
     return 0
 
 
 def serve_command(args: argparse.Namespace, console: Console) -> int:
-    """Replace this process with uvicorn serving the learner's app, reloading on every save."""
-    kata = find(args.kata, load_catalog())
-    console.print(
-        f"Serving katas/{kata.folder}/app.py on http://127.0.0.1:{args.port} (docs at /docs)"
-    )
-    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"  # nothing is written into the kata folder
-    folder = str(kata.path)
-    os.execv(
-        sys.executable,
-        [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", folder, "--reload",
-         "--reload-dir", folder, "--host", "127.0.0.1", "--port", str(args.port)],
-    )  # fmt: skip
+    from graders import serve  # here, not above: it replaces this process with uvicorn
+
+    return serve.run(find(args.kata, load_catalog()), args.port, console)
 
 
 def quiz_command(args: argparse.Namespace, console: Console) -> int:
@@ -277,7 +256,15 @@ def batch_command(args: argparse.Namespace, console: Console) -> int:
         if args.timeout <= 0:
             raise UsageError(f"--timeout {args.timeout:g}: give a number of seconds above 0")
         kata = dataclasses.replace(kata, timeout=args.timeout)
-    rows = batch.run(kata, args.submissions, args.out, args.workers, args.tests_from)
+    isolation, why = isolation_here()
+    if isolation != "bubblewrap" and not args.unsafe_no_sandbox:
+        raise UsageError(
+            f"batch grades other people's code, and {why}: install bubblewrap, "
+            "or pass --unsafe-no-sandbox to grade them without a sandbox"
+        )
+    rows = batch.run(
+        kata, args.submissions, args.out, args.workers, args.tests_from, args.verified_only
+    )
     batch.show(rows, kata, args.out, console)
     return 0
 
@@ -293,7 +280,7 @@ def seal_command(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def exit_code(results: list[Result]) -> int:
+def exit_code(results: list[KataGrade]) -> int:
     return 0 if all(result.status == "pass" for result in results) else 1
 
 

@@ -7,7 +7,10 @@ import difflib
 from rich.console import Console
 from rich.syntax import Syntax
 
+from graders import progress
 from graders.catalog import ROOT, Kata
+from graders.grade import grade
+from graders.vocabulary import Request
 
 
 def diff(kata: Kata) -> str:
@@ -42,3 +45,24 @@ def show(kata: Kata, console: Console) -> None:
     console.print(
         f"[dim]Files: {kata.solution_path.relative_to(ROOT)}/ and {kata.path.relative_to(ROOT)}/[/]"
     )
+
+
+def run(kata: Kata, console: Console, force: bool) -> int:
+    """Show the diff, unless the kata does not pass yet and the learner did not insist."""
+    if not force and not passes(kata):
+        console.print(
+            f"[yellow]Spoiler ahead:[/] {kata.slug} does not pass yet, and compare shows the"
+            f" reference solution. Keep going (nox -s hint -- {kata.slug}), or add --force."
+        )
+        return 1
+    show(kata, console)
+    return 0
+
+
+def passes(kata: Kata) -> bool:
+    """Whether the learner's code for `kata` passes now (graded afresh unless recorded so)."""
+    if progress.load().get(kata.slug, {}).get("status") == "pass":
+        return True
+    result = grade(Request(kata))
+    progress.record_grade(result)
+    return result.status == "pass"

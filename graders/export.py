@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from graders.score import Result
+from graders.score import KataGrade
 
 SCHEMA = Path(__file__).resolve().parent / "result.schema.json"
 OUTPUT_LIMIT = 500
 
 
-def as_json(result: Result) -> dict[str, Any]:
+def as_json(result: KataGrade) -> dict[str, Any]:
     return {
         "version": 3,
         "kata": result.kata.slug,
@@ -23,6 +23,7 @@ def as_json(result: Result) -> dict[str, Any]:
         "score": result.score,
         "max_score": result.max_score,
         "duration": result.duration,
+        "isolation": result.isolation,
         "tests": [
             {
                 "name": test.name,
@@ -33,20 +34,21 @@ def as_json(result: Result) -> dict[str, Any]:
                 "message": "\n".join([test.message, *test.replay]) if test.message else None,
                 "output": test.output[:OUTPUT_LIMIT] or None,
                 "duration": test.duration,
+                "verified": test.verified,
             }
             for test in result.tests
         ],
     }
 
 
-def write_json(result: Result, path: Path) -> None:
+def write_json(result: KataGrade, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         json.dumps(as_json(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
 
 
-def write_junit(result: Result, path: Path) -> None:
+def write_junit(result: KataGrade, path: Path) -> None:
     suite = ElementTree.Element(
         "testsuite",
         name=result.kata.folder,
@@ -75,11 +77,12 @@ def write_junit(result: Result, path: Path) -> None:
     ElementTree.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def as_gradescope(result: Result) -> dict[str, Any]:
+def as_gradescope(result: KataGrade) -> dict[str, Any]:
     """Gradescope's autograder results.json: one test entry a test, statuses passed/failed."""
     tests = []
     for number, test in enumerate(result.tests, start=1):
-        output = "\n".join(part for part in (test.message, *test.replay, test.output) if part)
+        said = "verified" if test.verified else "self-reported"
+        output = "\n".join(part for part in (test.message, *test.replay, test.output, said) if part)
         tests.append(
             {
                 "name": f"Task {test.task_id} · {test.name}" if test.task_id else test.name,
@@ -89,6 +92,7 @@ def as_gradescope(result: Result) -> dict[str, Any]:
                 "status": "passed" if test.status == "pass" else "failed",
                 "output": output[: 4 * OUTPUT_LIMIT],
                 "visibility": "visible",
+                "tags": [said],
             }
         )
     return {
@@ -102,7 +106,7 @@ def as_gradescope(result: Result) -> dict[str, Any]:
     }
 
 
-def write_gradescope(result: Result, path: Path) -> None:
+def write_gradescope(result: KataGrade, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         json.dumps(as_gradescope(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"

@@ -7,10 +7,10 @@ from rich.markup import escape
 
 from graders import progress
 from graders.catalog import Kata, Task, UsageError
-from graders.score import Result
+from graders.score import KataGrade
 
 
-def pick_task(kata: Kata, result: Result | None, task_id: int | None) -> Task | None:
+def pick_task(kata: Kata, result: KataGrade | None, task_id: int | None) -> Task | None:
     """The task named, or the first one the last grade did not pass (None when all pass)."""
     if task_id is not None:
         try:
@@ -19,7 +19,7 @@ def pick_task(kata: Kata, result: Result | None, task_id: int | None) -> Task | 
             ids = ", ".join(str(task.id) for task in kata.tasks)
             raise UsageError(f"{kata.slug} has no task {task_id}; its tasks are {ids}") from None
     assert result is not None
-    return next((task for task in kata.tasks if not result.task_passed(task.id)), None)
+    return result.first_failing_task()
 
 
 def show_next_hint(kata: Kata, task: Task | None, console: Console) -> None:

@@ -50,11 +50,6 @@ def shipped(kata: Kata) -> dict[str, str]:
     return {k[len(prefix) :]: v for k, v in load_manifest().items() if k.startswith(prefix)}
 
 
-def read_shipped(blob: str) -> bytes | None:
-    """The content of a shipped file, from git's object store."""
-    return _from_git(blob)
-
-
 def write_manifest(katas: list[Kata]) -> None:
     text = json.dumps(current_manifest(katas), indent=2, sort_keys=True)
     MANIFEST.write_text(text + "\n", encoding="utf-8")
@@ -69,7 +64,7 @@ def official_files(kata: Kata, tests_from: str | None = None) -> tuple[dict[str,
     if tests_from is not None:
         return trusted_files(kata, tests_from), [f"official files taken from {tests_from}"]
     prefix = f"katas/{kata.folder}/"
-    expected = {n: b for n, b in shipped(kata).items() if is_official(kata, n)}
+    expected = {n: b for n, b in shipped(kata).items() if kata.role(n) == "official"}
     if not expected:  # a kata not sealed yet (being written): trust the working tree
         return {p.name: p.read_bytes() for p in kata.official_files()}, []
     contents: dict[str, bytes] = {}
@@ -80,7 +75,7 @@ def official_files(kata: Kata, tests_from: str | None = None) -> tuple[dict[str,
         if data is not None and blob_id(data) == blob:
             contents[name] = data
             continue
-        copy = _from_git(blob)
+        copy = from_git(blob)
         if copy is None:
             change = "was deleted" if data is None else "was changed"
             raise TamperedError(
@@ -93,10 +88,6 @@ def official_files(kata: Kata, tests_from: str | None = None) -> tuple[dict[str,
     return contents, notes
 
 
-def is_official(kata: Kata, name: str) -> bool:
-    return name.endswith(".py") and kata.is_test_file(name) == (kata.grades == "app")
-
-
 def trusted_files(kata: Kata, ref: str) -> dict[str, bytes]:
     """The official files of `kata` from a trusted folder, or from a git ref of this repository."""
     folder = Path(ref)
@@ -105,7 +96,7 @@ def trusted_files(kata: Kata, ref: str) -> dict[str, bytes]:
             found = {
                 p.name: p.read_bytes()
                 for p in sorted(candidate.glob("*.py"))
-                if is_official(kata, p.name)
+                if kata.role(p.name) == "official"
             }
             if found:
                 return found
@@ -113,7 +104,7 @@ def trusted_files(kata: Kata, ref: str) -> dict[str, bytes]:
     listing = _git("ls-tree", "--name-only", f"{ref}:katas/{kata.folder}")
     if listing is None:
         raise UsageError(f"--tests-from {ref}: neither a folder nor a git ref of this repository")
-    names = [n for n in listing.decode().split() if is_official(kata, n)]
+    names = [n for n in listing.decode().split() if kata.role(n) == "official"]
     contents = {n: _git("show", f"{ref}:katas/{kata.folder}/{n}") for n in names}
     found = {n: data for n, data in contents.items() if data is not None}
     if not found:
@@ -129,6 +120,7 @@ def _git(*args: str) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def _from_git(blob: str) -> bytes | None:
+def from_git(blob: str) -> bytes | None:
+    """The content of the file git knows by this blob id, if git has it."""
     data = _git("cat-file", "blob", blob)
     return data if data is not None and blob_id(data) == blob else None

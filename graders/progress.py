@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from graders.catalog import ROOT
-from graders.score import Result
+from graders.score import KataGrade
 
 LEARNER_DIR = ROOT / ".learner"
 
@@ -19,11 +21,32 @@ def path() -> Path:
 
 
 def load() -> dict[str, Any]:
+    """The stored progress; a file that cannot be read is moved aside (and said), never lost."""
+    target = path()
     try:
-        data: dict[str, Any] = json.loads(path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return {}
+    except (OSError, UnicodeDecodeError) as error:
+        return set_aside(target, str(error))
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        return set_aside(target, f"not JSON: {error}")
+    if not isinstance(data, dict):
+        return set_aside(target, "not a JSON object")
     return data
+
+
+def set_aside(target: Path, why: str) -> dict[str, Any]:
+    """Keep a broken progress file under another name and start afresh; say so on stderr."""
+    kept = target.with_name(f"{target.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        os.replace(target, kept)
+    except OSError:
+        raise OSError(f"{target} cannot be read ({why}) nor moved aside") from None
+    print(f"note: {target} could not be read ({why}); it is kept as {kept.name}", file=sys.stderr)
+    return {}
 
 
 def save(data: dict[str, Any]) -> None:
@@ -41,7 +64,7 @@ def entry(data: dict[str, Any], slug: str) -> dict[str, Any]:
     return kata
 
 
-def record_grade(result: Result) -> None:
+def record_grade(result: KataGrade) -> None:
     if result.target != "learner":
         return
     data = load()

@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-import string
 import sys
-from dataclasses import dataclass
 
 from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Prompt
 
 from graders import progress
-from graders.catalog import Kata, UsageError, load_raw
+from graders.catalog import Kata, QuizQuestion, UsageError
 
 
-@dataclass(frozen=True)
-class Question:
-    text: str
-    choices: tuple[str, ...]
-    answer: str  # a letter: a, b, c…
-    explanation: str
-
-    @property
-    def letters(self) -> list[str]:
-        return list(string.ascii_lowercase[: len(self.choices)])
-
-
-def questions(kata: Kata) -> list[Question]:
-    return [
-        Question(q["question"], tuple(q["choices"]), q["answer"], q["explanation"])
-        for q in load_raw(kata).get("quiz", ())
-    ]
-
-
-def parse_answers(text: str, asked: list[Question]) -> list[str]:
+def parse_answers(text: str, asked: list[QuizQuestion]) -> list[str]:
     answers = [part.strip().lower() for part in text.split(",")]
     if len(answers) != len(asked):
         raise UsageError(
@@ -48,7 +27,7 @@ def parse_answers(text: str, asked: list[Question]) -> list[str]:
 
 
 def run(kata: Kata, console: Console, answers_text: str | None) -> int:
-    asked = questions(kata)
+    asked = list(kata.quiz)
     if not asked:
         raise UsageError(f"{kata.slug} has no quiz yet")
     answers = parse_answers(answers_text, asked) if answers_text is not None else None
@@ -57,7 +36,7 @@ def run(kata: Kata, console: Console, answers_text: str | None) -> int:
     console.print(f"[bold]{kata.folder} · quiz[/] — {escape(kata.question)}\n")
     correct = 0
     for number, question in enumerate(asked, start=1):
-        console.print(f"[bold]{number}. {escape(question.text)}[/]")
+        console.print(f"[bold]{number}. {escape(question.question)}[/]")
         for letter, choice in zip(question.letters, question.choices, strict=True):
             console.print(f"   {letter}) {escape(choice)}")
         if answers is None:

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from graders.score import Result, TestResult
+from graders.score import KataGrade, TestGrade
 
 MARK = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "error": "[red]✗[/]"}
 TARGET = {"learner": "your code", "solution": "the reference solution", "path": "the submission"}
@@ -18,7 +18,7 @@ def points(value: float) -> str:
     return f"{round(value, 2):g}"
 
 
-def show(result: Result, console: Console, verbose: bool = False, where: str = "") -> None:
+def show(result: KataGrade, console: Console, verbose: bool = False, where: str = "") -> None:
     """The verdict: a line a task, and the failures of the first failing task (all with -v)."""
     kata = result.kata
     source = where or TARGET[result.target]
@@ -31,7 +31,8 @@ def show(result: Result, console: Console, verbose: bool = False, where: str = "
         console.print(f" {MARK[test.status]} {escape(test.name)}")
         if test.message:
             console.print(f"     {escape(test.message)}")
-    focus = next((t.id for t in kata.tasks if not result.task_passed(t.id)), None)
+    first = result.first_failing_task()
+    focus = first.id if first else None
     for task in kata.tasks:
         tests = [t for t in result.tests if t.task_id == task.id]
         failing = [t for t in tests if t.status != "pass"]
@@ -56,7 +57,7 @@ def show(result: Result, console: Console, verbose: bool = False, where: str = "
     console.print(next_step(result))
 
 
-def show_tests(tests: list[TestResult], console: Console, verbose: bool) -> None:
+def show_tests(tests: list[TestGrade], console: Console, verbose: bool) -> None:
     replayed = False  # one request replay a task keeps the report short; -v shows every one
     for test in tests:
         console.print(f"     {MARK[test.status]} [dim]{escape(test.name)}[/]")
@@ -71,7 +72,15 @@ def show_tests(tests: list[TestResult], console: Console, verbose: bool) -> None
             console.print("[dim]output:[/]", escape(test.output))
 
 
-def next_step(result: Result) -> str:
+def solutions_summary(results: list[KataGrade], console: Console) -> None:
+    failed = [r.kata.slug for r in results if r.status != "pass"]
+    if failed:
+        console.print(f"[red]Failing solutions: {', '.join(failed)}[/]")
+    else:
+        console.print("[green]Every solution passes.[/]")
+
+
+def next_step(result: KataGrade) -> str:
     kata = result.kata
     if result.target == "solution":
         return ""
@@ -79,12 +88,12 @@ def next_step(result: Result) -> str:
         return f"[green bold]Done![/] Compare with the reference: nox -s compare -- {kata.slug}"
     if result.target != "learner":
         return ""
-    failing = next((t for t in kata.tasks if not result.task_passed(t.id)), None)
+    failing = result.first_failing_task()
     task = f"task {failing.id}" if failing else "the kata"
     return f"Next: {task} in katas/{kata.folder}/ · stuck? nox -s hint -- {kata.slug}"
 
 
-def progress_table(results: list[Result], stored: dict[str, Any], console: Console) -> None:
+def progress_table(results: list[KataGrade], stored: dict[str, Any], console: Console) -> None:
     """One row a kata: tasks passed, score, hint levels used, quiz result and what to do next."""
     table = Table(title="FastAPI interview katas — your progress")
     table.add_column("kata")
@@ -101,8 +110,8 @@ def progress_table(results: list[Result], stored: dict[str, Any], console: Conso
         elif result.status == "error":
             status = f"[red]fix: {escape((result.message or '')[:60])}[/]"
         else:
-            failing = next(t for t in kata.tasks if not result.task_passed(t.id))
-            status = f"task {failing.id}: {escape(failing.title)}"
+            failing = result.first_failing_task()
+            status = f"task {failing.id}: {escape(failing.title)}" if failing else ""
         entry = stored.get(kata.slug, {})
         hints_used = sum(entry.get("hints", {}).values())
         quiz = entry.get("quiz")

@@ -11,8 +11,10 @@ import shutil
 import time
 from pathlib import Path
 
+from rich.console import Console
+
 from graders import pristine
-from graders.catalog import Kata, UsageError
+from graders.catalog import ROOT, Kata, UsageError
 from graders.progress import LEARNER_DIR
 
 BACKUPS = LEARNER_DIR / "backups"
@@ -43,7 +45,7 @@ def back_up(kata: Kata) -> Path | None:
 
 def shipped_stub(kata: Kata) -> dict[str, bytes]:
     """The stub files as shipped, read from git by their recorded ids."""
-    stubs = {n: b for n, b in pristine.shipped(kata).items() if n in stub_names(kata)}
+    stubs = {n: b for n, b in pristine.shipped(kata).items() if kata.role(n) == "learner"}
     if not stubs:
         raise UsageError(f"{kata.slug}: no shipped stub is recorded in graders/pristine.json")
     contents = {}
@@ -52,18 +54,13 @@ def shipped_stub(kata: Kata) -> dict[str, bytes]:
         if current.is_file() and pristine.blob_id(current.read_bytes()) == blob:
             contents[name] = current.read_bytes()
             continue
-        data = pristine.read_shipped(blob)
+        data = pristine.from_git(blob)
         if data is None:
             raise UsageError(
                 f"the shipped {name} is not in git here, so {kata.slug} cannot be reset"
             )
         contents[name] = data
     return contents
-
-
-def stub_names(kata: Kata) -> set[str]:
-    wants_tests = kata.grades == "tests"
-    return {n for n in pristine.shipped(kata) if kata.is_test_file(n) == wants_tests}
 
 
 def reset(kata: Kata) -> Path | None:
@@ -93,3 +90,27 @@ def restore(kata: Kata, name: str) -> Path | None:
     for path in sorted(source.iterdir()):
         shutil.copy2(path, kata.path / path.name)
     return backup
+
+
+def show_backups(kata: Kata, console: Console) -> None:
+    found = backups(kata)
+    for folder in found:
+        names = ", ".join(sorted(p.name for p in folder.iterdir()))
+        console.print(f"{folder.name}  [dim]{names}[/]")
+    if not found:
+        console.print(f"No backups of {kata.slug} yet.")
+
+
+def run(kata: Kata, restoring: str | None, console: Console) -> None:
+    """`reset`: restore the stub, or the backup called `restoring`, and say where the old files went."""
+    if restoring:
+        backup = restore(kata, restoring)
+        console.print(f"Restored {restoring} into katas/{kata.folder}/.")
+    else:
+        backup = reset(kata)
+        console.print(f"katas/{kata.folder}/ is back to the stub as shipped.")
+    if backup:
+        where = backup.relative_to(ROOT)
+        console.print(f"Your previous files are in {where}/ (nox -s reset -- {kata.slug} --list).")
+    else:
+        console.print("There was nothing of yours to back up.")

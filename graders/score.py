@@ -1,39 +1,49 @@
-"""Turn what the child reported into a grade, counting only the tests we expected to run.
+"""Turn what the jobs reported into a grade, counting only the tests we expected to run.
 
-The expected tests come from reading the test files (never from the child): a test that did not
-report a pass is not a pass, whatever the learner's code did to pytest.
+The expected tests come from reading the test files (never from a job): a test that did not
+report a pass is not a pass, whatever the learner's code did to pytest. A test's result is
+*verified* when it ran in a trusted job (no line of the learner's code in its process) while the
+learner's code was sandboxed; otherwise it is *self-reported*.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from graders.catalog import Kata
+from graders.catalog import Kata, Task
 from graders.explain import explain
 from graders.replay import describe
-from graders.runner import JobResult, TestRun
+from graders.sandbox.jobs import JobReport, NodeReport
+from graders.vocabulary import Isolation, Status, Target
 
 
 @dataclass(frozen=True)
 class Expected:
-    """A test function as written in a test file, and the task it checks."""
+    """A test as written in a test file: its node id, its task, and whether it is white-box."""
 
     file: str
-    name: str
+    name: str  # `test_x`, or `TestClass::test_x` for a method
     task_id: int
+    white_box: bool = False
 
     @property
     def nodeid(self) -> str:
         return f"{self.file}::{self.name}"
 
+    def runs(self, nodeid: str) -> bool:
+        """Whether pytest's node `nodeid` is this test (or one of its parametrized cases)."""
+        return nodeid == self.nodeid or nodeid.startswith(self.nodeid + "[")
+
 
 @dataclass
-class TestResult:
+class TestGrade:
+    """The grade of one expected test (or, in a tests kata, of one buggy variant)."""
+
     name: str
     task_id: int
-    status: str
+    status: Status
     score: float
     max_score: float
     message: str = ""
@@ -41,20 +51,24 @@ class TestResult:
     duration: float = 0.0
     details: str = ""
     replay: list[str] = field(default_factory=list)
+    verified: bool = False
 
 
 @dataclass
-class Result:
+class KataGrade:
+    """The grade of one kata: every expected test, the score, and what the learner reads."""
+
     kata: Kata
-    target: str
-    status: str
+    target: Target
+    status: Status
     score: float
     max_score: float
-    tests: list[TestResult]
+    tests: list[TestGrade]
     message: str | None = None
     notes: list[str] = field(default_factory=list)
     duration: float = 0.0
     log: str = ""
+    isolation: Isolation = "none"
 
     def task_passed(self, task_id: int) -> bool:
         mine = [test for test in self.tests if test.task_id == task_id]
@@ -64,40 +78,89 @@ class Result:
     def tasks_passed(self) -> int:
         return sum(self.task_passed(task.id) for task in self.kata.tasks)
 
+    def first_failing_task(self) -> Task | None:
+        """The task the learner should work on next: the first that does not pass."""
+        return next((task for task in self.kata.tasks if not self.task_passed(task.id)), None)
 
-def task_marker(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int | None:
-    """N in `@pytest.mark.task(N)`, or None."""
-    for decorator in function.decorator_list:
-        if (
-            isinstance(decorator, ast.Call)
-            and isinstance(decorator.func, ast.Attribute)
-            and decorator.func.attr == "task"
-            and decorator.args
-            and isinstance(decorator.args[0], ast.Constant)
-            and isinstance(decorator.args[0].value, int)
-        ):
-            return decorator.args[0].value
+
+def marker(node: ast.expr, name: str) -> ast.expr | None:
+    """The `pytest.mark.<name>` in a decorator or a pytestmark value, or None."""
+    call = node.func if isinstance(node, ast.Call) else node
+    if isinstance(call, ast.Attribute) and call.attr == name:
+        return node
     return None
 
 
+def task_number(marks: list[ast.expr]) -> int | None:
+    """N in `@pytest.mark.task(N)`, or None."""
+    for mark in marks:
+        found = marker(mark, "task")
+        if (
+            isinstance(found, ast.Call)
+            and found.args
+            and isinstance(found.args[0], ast.Constant)
+            and isinstance(found.args[0].value, int)
+        ):
+            return found.args[0].value
+    return None
+
+
+def pytestmarks(body: list[ast.stmt]) -> list[ast.expr]:
+    """The marks a module or class body sets with `pytestmark = …` (one mark or a list)."""
+    marks: list[ast.expr] = []
+    for statement in body:
+        if isinstance(statement, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "pytestmark"
+            for target in statement.targets
+        ):
+            value = statement.value
+            marks += list(value.elts) if isinstance(value, (ast.List, ast.Tuple)) else [value]
+    return marks
+
+
+def collect(
+    body: list[ast.stmt], prefix: str, inherited: list[ast.expr]
+) -> Iterator[tuple[str, list[ast.expr]]]:
+    """Each test in a body as pytest collects it by default (`test*` functions, `Test*` classes
+    without an __init__), with every mark that applies to it, nearest first."""
+    marks = pytestmarks(body) + inherited
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith(
+            "test"
+        ):
+            yield prefix + node.name, list(node.decorator_list) + marks
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            if any(
+                isinstance(item, ast.FunctionDef) and item.name == "__init__" for item in node.body
+            ):
+                continue  # pytest does not collect a test class with a constructor
+            yield from collect(node.body, f"{prefix}{node.name}::", node.decorator_list + marks)
+
+
 def expected_tests(name: str, source: bytes) -> list[Expected]:
-    """The module-level test functions of one test file, in file order."""
-    tree = ast.parse(source)
+    """The tests of one test file, in file order. SyntaxError if it is not Python."""
+    try:
+        tree = ast.parse(source)
+    except (ValueError, RecursionError, MemoryError) as error:
+        raise SyntaxError(f"{name} cannot be read as Python ({type(error).__name__})") from None
     return [
-        Expected(name, node.name, task_marker(node) or 0)
-        for node in tree.body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and node.name.startswith("test")
+        Expected(
+            name,
+            test,
+            task_number(marks) or 0,
+            any(marker(mark, "white_box") is not None for mark in marks),
+        )
+        for test, marks in collect(tree.body, "", [])
     ]
 
 
-def judge(expected: Expected, job: JobResult) -> tuple[str, str, TestRun | None]:
-    """Status and message of one expected test function, from all its nodes (parametrized cases)."""
-    runs = [
-        run
-        for nodeid, run in job.tests.items()
-        if nodeid == expected.nodeid or nodeid.startswith(expected.nodeid + "[")
-    ]
+def runs_of(expected: Expected, job: JobReport) -> list[NodeReport]:
+    return [run for nodeid, run in job.nodes.items() if expected.runs(nodeid)]
+
+
+def judge(expected: Expected, job: JobReport) -> tuple[Status, str, NodeReport | None]:
+    """Status and message of one expected test, from all its nodes (parametrized cases)."""
+    runs = runs_of(expected, job)
     if job.import_error:
         return "error", f"your code could not be imported: {job.import_error}", None
     if job.problem:
@@ -110,100 +173,94 @@ def judge(expected: Expected, job: JobResult) -> tuple[str, str, TestRun | None]
         if run.status != "pass" or not run.finished:
             message = explain(run.message, run.text)
             cause = (run.exchange or {}).get("server_error")
-            if cause:
-                message += f" — your code raised {cause}"
+            if cause and cause not in message:
+                message += f" — {cause}"
             return run.status if run.finished else "error", message, run
     return "pass", "", runs[0]
 
 
-def failed(expected: Expected, job: JobResult) -> bool:
+def failed(expected: Expected, job: JobReport) -> bool:
     """Whether a run of this test reported a failure (a test that never ran did not fail)."""
-    return any(
-        run.status != "pass"
-        for nodeid, run in job.tests.items()
-        if nodeid == expected.nodeid or nodeid.startswith(expected.nodeid + "[")
-    ) or (job.problem != "" or job.import_error != "")
+    return any(run.status != "pass" for run in runs_of(expected, job)) or bool(
+        job.problem or job.import_error
+    )
 
 
-def grade_tests(
-    kata: Kata, expected: list[Expected], job_of: Callable[[Expected], JobResult]
-) -> list[TestResult]:
-    """Score an app kata: each task's points are shared equally by its tests.
+def score_app_kata(
+    kata: Kata, expected: list[Expected], job_of: Callable[[Expected], JobReport], sandboxed: bool
+) -> list[TestGrade]:
+    """An app kata: each task's points are shared equally by its tests.
 
-    `job_of` names the job that ran a test (one job a kata, or one a task).
+    `job_of` names the job that ran a test (verified or white-box, one a kata or one a task).
     """
     per_task = {task.id: [e for e in expected if e.task_id == task.id] for task in kata.tasks}
-    results = []
+    grades = []
     for item in expected:
         job = job_of(item)
         status, message, run = judge(item, job)
-        share = kata.task(item.task_id).points / len(per_task[item.task_id])
-        results.append(
-            TestResult(
+        share = round(kata.task(item.task_id).points / len(per_task[item.task_id]), 4)
+        grades.append(
+            TestGrade(
                 name=item.name,
                 task_id=item.task_id,
                 status=status,
-                score=round(share, 4) if status == "pass" else 0.0,
-                max_score=round(share, 4),
+                score=share if status == "pass" else 0.0,
+                max_score=share,
                 message=message,
                 output=run.output if run else "",
-                duration=round(
-                    sum(r.duration for r in job.tests.values() if r.nodeid.startswith(item.nodeid)),
-                    4,
-                ),
+                duration=round(sum(r.duration for r in runs_of(item, job)), 4),
                 details=run.text if run else job.log,
                 replay=describe(run.exchange) if run and status != "pass" else [],
+                verified=sandboxed and job.job.trusted,
             )
         )
-    return results
+    return grades
 
 
-def grade_variants(
-    kata: Kata, expected: list[Expected], baseline: JobResult, variants: dict[str, JobResult]
-) -> list[TestResult]:
-    """Score a tests kata: the learner's tests must pass on the correct app and fail on each variant."""
+def score_tests_kata(
+    kata: Kata, expected: list[Expected], baseline: JobReport, variants: dict[str, JobReport]
+) -> list[TestGrade]:
+    """A tests kata: the learner's tests must pass on the correct app and fail on each variant."""
     verdicts = [(item, *judge(item, baseline)) for item in expected]
     broken = [(item, message) for item, status, message, _ in verdicts if status != "pass"]
-    gate_message = ""
+    gate = ""
     if not expected:
-        gate_message = "no test functions found: write tests named test_… in the test file"
+        gate = "no test functions found: write tests named test_… in the test file"
     elif broken:
         item, message = broken[0]
-        gate_message = f"{item.name} fails against the correct app: {message}"
-    results = [
-        TestResult(
+        gate = f"{item.name} fails against the correct app: {message}"
+    grades = [
+        TestGrade(
             name="your tests pass against the correct app",
             task_id=0,
-            status="fail" if gate_message else "pass",
+            status="fail" if gate else "pass",
             score=0.0,
             max_score=0.0,
-            message=gate_message,
+            message=gate,
             output=next((run.output for *_, run in verdicts if run and run.output), ""),
         )
     ]
     for task in kata.tasks:
-        share = task.points / max(1, len(task.variants))
+        share = round(task.points / max(1, len(task.variants)), 4)
         for variant in task.variants:
-            job = variants[variant]
-            caught = [item.name for item in expected if failed(item, job)]
-            passed = bool(caught) and not gate_message
-            if gate_message:
+            caught = [item.name for item in expected if failed(item, variants[variant])]
+            passed = bool(caught) and not gate
+            bug = variant.replace("_", " ")
+            if gate:
                 message = "not counted: your tests must first pass against the correct app"
             elif caught:
                 message = ""
             else:
-                message = (
-                    f"every test passed against the app with bug '{variant.replace('_', ' ')}'"
-                )
-            results.append(
-                TestResult(
-                    name=f"catches the bug: {variant.replace('_', ' ')}",
+                message = f"every test passed against the app with bug '{bug}'"
+            grades.append(
+                TestGrade(
+                    name=f"catches the bug: {bug}",
                     task_id=task.id,
                     status="pass" if passed else "fail",
-                    score=round(share, 4) if passed else 0.0,
-                    max_score=round(share, 4),
+                    score=share if passed else 0.0,
+                    max_score=share,
                     message=message,
                     details=f"caught by: {', '.join(caught)}" if caught else "",
                 )
             )
-    return results
+    return grades

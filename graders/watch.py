@@ -14,16 +14,17 @@ from watchfiles import watch as watch_files
 from graders import progress, report
 from graders.catalog import Kata, load_catalog
 from graders.grade import grade
-from graders.score import Result
+from graders.score import KataGrade
+from graders.vocabulary import Request
 
 DEBOUNCE_MS = 50  # an editor's save is often several writes; gather them, but barely wait
 
 
-def check(kata: Kata, console: Console, path: Path | None, clear: bool = True) -> Result:
+def check(kata: Kata, console: Console, path: Path | None, clear: bool = True) -> KataGrade:
     if clear:
         console.clear()
     console.print("[dim]checking…[/]")
-    result = grade(kata, "path" if path else "learner", path)
+    result = grade(Request(kata, "path", path) if path else Request(kata))
     progress.record_grade(result)
     if clear:
         console.clear()

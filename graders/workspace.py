@@ -1,13 +1,16 @@
-"""A clean folder per pytest run: the learner's files and the shipped official files, nothing else.
+"""Where grading happens: a fresh scratch folder per run, and the learner's files to put in it.
 
-No conftest.py, no stray test file and no cache ever comes along, and nothing is written into
-katas/ or solutions/.
+Nothing is ever written into katas/ or solutions/. A scratch folder records which process owns
+it; a grader that was killed (SIGKILL) cannot remove its own, so the next one removes every
+folder whose owner is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -15,6 +18,8 @@ from graders.catalog import Kata, UsageError
 
 MEMORY = Path("/dev/shm")
 ROOM_NEEDED = 1 << 30  # bytes free in memory-backed storage before grading puts its folders there
+PREFIX = "graders-"
+OWNER = "owner.pid"
 
 
 def scratch_parent() -> Path | None:
@@ -34,11 +39,43 @@ def scratch_parent() -> Path | None:
     return MEMORY if roomy and os.access(MEMORY, os.W_OK | os.X_OK) else None
 
 
-def new_root(prefix: str = "graders-") -> Path:
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=scratch_parent()))
+def new_root(prefix: str = PREFIX) -> Path:
+    """A new scratch folder, owned by this process; the folders of dead graders are removed."""
+    parent = scratch_parent()
+    sweep(Path(parent or tempfile.gettempdir()))
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    (root / OWNER).write_text(str(os.getpid()), encoding="utf-8")
+    return root
+
+
+def sweep(parent: Path) -> None:
+    """Remove the scratch folders whose owning grader no longer runs."""
+    with contextlib.suppress(OSError):
+        for folder in parent.glob(f"{PREFIX}*"):
+            owner = folder / OWNER
+            try:
+                pid = int(owner.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # not ours, or still being made
+            if not running(pid):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def remove(root: Path) -> None:
+    """Remove a scratch folder (kept, and named on stderr, when GRADERS_KEEP is set: for debugging)."""
+    if os.environ.get("GRADERS_KEEP"):
+        print(f"kept {root}", file=sys.stderr)
+        return
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -57,13 +94,12 @@ def missing_files(kata: Kata, folder: Path) -> str:
     found = sorted(path.name for path in kata.learner_files(folder))
     if kata.grades == "tests":
         return "" if found else "no test_*.py file to grade"
-    wanted = sorted(path.name for path in kata.learner_files(kata.path))
-    missing = [name for name in wanted if name not in found]
+    missing = [name for name in kata.learner if name not in found]
     if not missing:
         return ""
     others = sorted(p.name for p in folder.glob("*.py"))
     seen = f" (found {', '.join(others)})" if others else ""
-    return f"no {', '.join(missing)} to grade{seen}: the kata's modules are {', '.join(wanted)}"
+    return f"no {', '.join(missing)} to grade{seen}: the kata's modules are {', '.join(kata.learner)}"
 
 
 def lay_out(root: Path, name: str, files: dict[str, bytes]) -> Path:

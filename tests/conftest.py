@@ -12,7 +12,8 @@ import pytest
 from graders import export
 from graders.catalog import ROOT, Kata, load_catalog
 from graders.grade import grade_many
-from graders.score import Result, expected_tests
+from graders.score import KataGrade, expected_tests
+from graders.vocabulary import Request
 
 NEAR_MISSES = ROOT / "tests" / "near_misses"
 FIRST_STEPS_TESTS = len(
@@ -23,13 +24,13 @@ FIRST_STEPS_TESTS = len(
 SCHEMA = json.loads(export.SCHEMA.read_text(encoding="utf-8"))
 
 
-def check_schema(result: Result) -> Result:
+def check_schema(result: KataGrade) -> KataGrade:
     """Every result file the tests produce must match the published schema."""
     jsonschema.validate(export.as_json(result), SCHEMA)
     return result
 
 
-def graded(requests: list[tuple[Kata, str, Path | None]]) -> list[Result]:
+def graded(requests: list[Request]) -> list[KataGrade]:
     return [check_schema(result) for result in grade_many(requests)]
 
 

@@ -58,18 +58,26 @@ def test_gradebook_has_a_row_a_submission_with_scores_per_task(
     gradebook: tuple[Path, Path],
 ) -> None:
     rows = (gradebook[0] / "gradebook.csv").read_text().splitlines()
-    assert rows[0] == "submission,task 1,task 2,task 3,task 4,total,max,status,message"
-    by_name = {row.split(",")[0]: row.split(",") for row in rows[1:]}
+    header = "submission,task 1,task 2,task 3,task 4,total,max,verified,self-reported,status,message"
+    assert rows[0] == header
+    by_name = {row.split(",")[0]: dict(zip(header.split(","), row.split(","))) for row in rows[1:]}
     assert sorted(by_name) == ["ada", "bo", "cy", "di", "ed", "flo", "gus"]
-    assert by_name["ada"][1:8] == ["2", "3", "2", "3", "10", "10", "pass"]
-    assert by_name["flo"][5:8] == ["10", "10", "pass"], "a clone is found, its own tests ignored"
-    assert by_name["bo"][7] == "fail"
-    assert by_name["cy"][7] == "error" and "exited with code 7" in ",".join(by_name["cy"][8:])
-    assert by_name["di"][7] == "fail" and by_name["di"][1] != "2", "a hang costs its test only"
-    assert by_name["ed"][7] == "error" and "no kata files found" in by_name["ed"][8]
-    assert (
-        by_name["gus"][7] == "error" and "no app.py to grade (found main.py)" in by_name["gus"][8]
+    ada = by_name["ada"]
+    assert [ada[f"task {n}"] for n in (1, 2, 3, 4)] == ["2", "3", "2", "3"]
+    assert (ada["total"], ada["max"], ada["status"]) == ("10", "10", "pass")
+    assert float(ada["verified"]) + float(ada["self-reported"]) == 10
+    assert float(ada["verified"]) >= 9, "kata 01 is graded over HTTP but for one white-box test"
+    assert (by_name["flo"]["total"], by_name["flo"]["status"]) == ("10", "pass"), (
+        "a clone is found, its own tests ignored"
     )
+    assert by_name["bo"]["status"] == "fail"
+    assert by_name["cy"]["status"] == "error" and "exited with code 7" in by_name["cy"]["message"]
+    assert by_name["di"]["status"] == "fail" and by_name["di"]["task 1"] != "2", (
+        "a hang costs its test only"
+    )
+    assert by_name["ed"]["status"] == "error" and "no kata files found" in by_name["ed"]["message"]
+    assert by_name["gus"]["status"] == "error"
+    assert "no app.py to grade (found main.py)" in by_name["gus"]["message"]
 
 
 def test_a_second_run_gives_the_same_gradebook(gradebook: tuple[Path, Path]) -> None:
@@ -115,7 +123,8 @@ def test_tests_from_a_trusted_folder_replace_the_official_tests(tmp_path: Path) 
     trusted.mkdir(parents=True)
     (trusted / "test_first_steps.py").write_text(
         "import pytest\nimport app as kata\n\n\n"
-        "@pytest.mark.task(1)\ndef test_hidden_check():\n    assert kata.BOOKS[1]['title'] == 'Dune', 'hidden'\n"
+        "@pytest.mark.task(1)\n@pytest.mark.white_box\n"
+        "def test_hidden_check():\n    assert kata.BOOKS[1]['title'] == 'Dune', 'hidden'\n"
     )
     done = graders(
         "grade",

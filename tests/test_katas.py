@@ -9,7 +9,8 @@ import pytest
 
 from graders import patch, workspace
 from graders.catalog import Kata, load_catalog
-from graders.score import Result
+from graders.score import KataGrade
+from graders.vocabulary import Request
 from tests.conftest import NEAR_MISSES, graded
 
 KATAS = load_catalog()
@@ -32,34 +33,34 @@ def near_miss_folder(kata: Kata, miss: Path, root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Result]:
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], KataGrade]:
     """Grade every solution, every stub and every near miss in one run of the real grading path."""
     root = tmp_path_factory.mktemp("near-misses")
-    requests: list[tuple[Kata, str, Path | None]] = []
+    requests: list[Request] = []
     keys = []
     for kata in KATAS:
-        requests += [(kata, "solution", None), (kata, "learner", None)]
+        requests += [Request(kata, "solution"), Request(kata)]
         keys += [(kata.folder, "solution"), (kata.folder, "stub")]
         for miss in near_misses(kata):
-            requests.append((kata, "path", near_miss_folder(kata, miss, root)))
+            requests.append(Request(kata, "path", near_miss_folder(kata, miss, root)))
             keys.append((kata.folder, miss.stem))
     return dict(zip(keys, graded(requests), strict=True))
 
 
-def failures(result: Result) -> str:
+def failures(result: KataGrade) -> str:
     lines = [f"{t.name}: {t.status} — {t.message}" for t in result.tests if t.status != "pass"]
     return "\n".join([result.message or "", *lines])
 
 
 @pytest.mark.parametrize("kata", KATAS, ids=lambda k: k.folder)
-def test_solution_passes_every_test(kata: Kata, results: dict[tuple[str, str], Result]) -> None:
+def test_solution_passes_every_test(kata: Kata, results: dict[tuple[str, str], KataGrade]) -> None:
     result = results[(kata.folder, "solution")]
     assert result.status == "pass", f"{kata.folder} solution:\n{failures(result)}"
     assert result.score == pytest.approx(kata.max_score)
 
 
 @pytest.mark.parametrize("kata", KATAS, ids=lambda k: k.folder)
-def test_stub_fails_every_task(kata: Kata, results: dict[tuple[str, str], Result]) -> None:
+def test_stub_fails_every_task(kata: Kata, results: dict[tuple[str, str], KataGrade]) -> None:
     result = results[(kata.folder, "stub")]
     assert result.status == "fail", (
         f"{kata.folder} stub should fail, not {result.status}: {result.message}"
@@ -85,7 +86,7 @@ def test_kata_has_at_least_three_near_misses_that_say_what_is_wrong(kata: Kata) 
     ids=lambda value: value.folder if isinstance(value, Kata) else value.stem,
 )
 def test_near_miss_fails_the_task_it_targets(
-    kata: Kata, miss: Path, results: dict[tuple[str, str], Result]
+    kata: Kata, miss: Path, results: dict[tuple[str, str], KataGrade]
 ) -> None:
     match = NEAR_MISS_NAME.match(miss.stem)
     assert match

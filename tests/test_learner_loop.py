@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from graders import replay
+from graders.sandbox import record
 from graders.catalog import ROOT
 from tests.test_cli import graders
 
@@ -125,10 +126,10 @@ def test_a_422_detail_reads_as_sentences(monkeypatch: pytest.MonkeyPatch) -> Non
     def create(item: Item, limit: int = 1) -> Item:
         return item
 
-    replay.install()
+    record.install()
     with TestClient(app) as client:
         client.post("/items?limit=x", json={"name": "pen"}, headers={"X-Token": "t"})
-    lines = replay.describe(replay.last_exchange)
+    lines = replay.describe(record.last_exchange)
     assert lines[0] == (
         "$ curl -X POST 'http://127.0.0.1:8000/items?limit=x' -H 'x-token: t' "
         "-H 'content-type: application/json' -d '{\"name\":\"pen\"}'"

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from graders import patch, pristine
-from graders.catalog import ROOT, Kata, load_catalog, load_raw
+from graders.catalog import ROOT, Kata, load_catalog
 from graders.score import expected_tests
 
 KATAS = load_catalog()
@@ -126,17 +126,13 @@ def test_pristine_manifest_matches_the_official_files() -> None:
 
 @by_folder
 def test_quiz_has_three_to_five_answerable_questions(kata: Kata) -> None:
-    quiz = load_raw(kata).get("quiz", [])
+    quiz = kata.quiz
     assert 3 <= len(quiz) <= 5, f"{kata.folder} has {len(quiz)} quiz questions, 3 to 5 wanted"
     for number, question in enumerate(quiz, start=1):
-        choices = question["choices"]
+        choices = question.choices
         assert 3 <= len(choices) <= 5 and len(set(choices)) == len(choices), f"question {number}"
-        assert question["answer"] in "abcde"[: len(choices)], (
-            f"question {number}: bad answer letter"
-        )
-        assert question["question"].strip() and question["explanation"].strip(), (
-            f"question {number}"
-        )
+        assert question.answer in question.letters, f"question {number}: bad answer letter"
+        assert question.question.strip() and question.explanation.strip(), f"question {number}"
 
 
 @by_folder

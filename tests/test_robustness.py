@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from graders.catalog import Kata, find
-from graders.score import Result
+from graders.score import KataGrade
+from graders.vocabulary import Request
 from tests.conftest import FIRST_STEPS_TESTS, graded, submission
 
 FIRST = find("first_steps")
@@ -54,18 +55,18 @@ CASES: dict[str, dict[str, str]] = {
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, KataGrade]:
     root = tmp_path_factory.mktemp("robustness")
-    requests: list[tuple[Kata, str, Path | None]] = []
+    requests: list[Request] = []
     for name, files in CASES.items():
         folder = submission(FIRST, root / name, files)
         if name == "conftest_forces_pass":  # a conftest above the graded folder, too
             (root / "conftest.py").write_text(files["conftest.py"], encoding="utf-8")
-        requests.append((QUICK, "path", folder))
+        requests.append(Request(QUICK, "path", folder))
     return dict(zip(CASES, graded(requests), strict=True))
 
 
-def test_syntax_error_is_an_error_that_names_file_and_line(results: dict[str, Result]) -> None:
+def test_syntax_error_is_an_error_that_names_file_and_line(results: dict[str, KataGrade]) -> None:
     result = results["syntax_error"]
     assert result.status == "error"
     assert result.message and "app.py, line" in result.message and "your code" in result.message
@@ -73,14 +74,14 @@ def test_syntax_error_is_an_error_that_names_file_and_line(results: dict[str, Re
     assert len(result.tests) == FIRST_STEPS_TESTS, "every expected test is still listed"
 
 
-def test_exception_at_import_is_an_error_with_the_exception(results: dict[str, Result]) -> None:
+def test_exception_at_import_is_an_error_with_the_exception(results: dict[str, KataGrade]) -> None:
     result = results["import_crash"]
     assert result.status == "error"
     assert result.message and "RuntimeError: database is down" in result.message
     assert "app.py, line" in result.message
 
 
-def test_missing_name_fails_only_the_tests_that_use_it(results: dict[str, Result]) -> None:
+def test_missing_name_fails_only_the_tests_that_use_it(results: dict[str, KataGrade]) -> None:
     result = results["missing_name"]
     assert result.status == "fail"
     failed = {t.name: t for t in result.tests if t.status != "pass"}
@@ -91,7 +92,7 @@ def test_missing_name_fails_only_the_tests_that_use_it(results: dict[str, Result
 
 
 @pytest.mark.parametrize("case", ["exit_at_import", "os_exit_at_import"])
-def test_exiting_at_import_is_an_error(results: dict[str, Result], case: str) -> None:
+def test_exiting_at_import_is_an_error(results: dict[str, KataGrade], case: str) -> None:
     result = results[case]
     assert result.status == "error" and result.score == 0
     assert result.message
@@ -101,7 +102,7 @@ def test_exiting_at_import_is_an_error(results: dict[str, Result], case: str) ->
 @pytest.mark.parametrize(
     "case", ["os_exit_in_request", "sys_exit_in_request", "loop_in_def", "loop_in_async_def"]
 )
-def test_a_test_that_exits_or_hangs_fails_alone(results: dict[str, Result], case: str) -> None:
+def test_a_test_that_exits_or_hangs_fails_alone(results: dict[str, KataGrade], case: str) -> None:
     result = results[case]
     assert result.status == "fail"
     statuses = {t.name: t.status for t in result.tests}
@@ -110,17 +111,17 @@ def test_a_test_that_exits_or_hangs_fails_alone(results: dict[str, Result], case
 
 
 @pytest.mark.parametrize("case", ["loop_in_def", "loop_in_async_def"])
-def test_a_hang_is_reported_as_a_timeout(results: dict[str, Result], case: str) -> None:
+def test_a_hang_is_reported_as_a_timeout(results: dict[str, KataGrade], case: str) -> None:
     test = next(t for t in results[case].tests if t.name == HANGING_TEST)
     assert "did not finish within 3 s" in test.message
 
 
-def test_os_exit_in_a_test_is_named(results: dict[str, Result]) -> None:
+def test_os_exit_in_a_test_is_named(results: dict[str, KataGrade]) -> None:
     test = next(t for t in results["os_exit_in_request"].tests if t.name == HANGING_TEST)
     assert "exited" in test.message and "os._exit" in test.message
 
 
-def test_megabytes_of_output_are_cut_and_the_grade_completes(results: dict[str, Result]) -> None:
+def test_megabytes_of_output_are_cut_and_the_grade_completes(results: dict[str, KataGrade]) -> None:
     result = results["megabytes_printed"]
     assert result.status == "pass"
     assert all(len(t.output) <= 500 for t in result.tests)
@@ -130,7 +131,7 @@ def test_megabytes_of_output_are_cut_and_the_grade_completes(results: dict[str, 
 
 @pytest.mark.parametrize("case", ["conftest_forces_pass", "extra_test_file_passes"])
 def test_learner_conftest_and_extra_tests_are_ignored(
-    results: dict[str, Result], case: str
+    results: dict[str, KataGrade], case: str
 ) -> None:
     result = results[case]
     assert result.status == "fail"
@@ -139,7 +140,7 @@ def test_learner_conftest_and_extra_tests_are_ignored(
 
 
 def test_a_500_names_the_exception_and_the_line_of_the_learners_code(
-    results: dict[str, Result],
+    results: dict[str, KataGrade],
 ) -> None:
     result = results["crash_in_a_request"]
     test = next(t for t in result.tests if t.name == HANGING_TEST)

@@ -10,128 +10,152 @@ from pathlib import Path
 
 import pytest
 
-from graders import runner, workspace
+from graders import workspace
 from graders.catalog import ROOT, find
 from graders.grade import grade_many
-from graders.runner import Job, run_jobs
+from graders.sandbox import Box, Job, JobReport, Layout, run_jobs, servers
+from graders.sandbox.processes import alive
+from graders.vocabulary import Request
 from tests.conftest import check_schema, submission
 
 FIRST = find("first_steps")
 SOLUTION = (FIRST.solution_path / "app.py").read_text(encoding="utf-8")
+LOOKUP = "    book = BOOKS.get(book_id)\n"
 
 
-def test_a_job_cannot_touch_the_grade_of_the_next_one(tmp_path: Path) -> None:
-    # This submission breaks the test client for everyone in its process.
-    sabotage = (
-        "import starlette.testclient\n"
-        "starlette.testclient.TestClient.get = lambda *args, **kwargs: None\n" + SOLUTION
-    )
-    saboteur = submission(FIRST, tmp_path / "saboteur", {"app.py": sabotage})
-    # One at a time, so both jobs would share a process if the runner reused them.
-    sabotaged, honest = grade_many(
-        [(FIRST, "path", saboteur), (FIRST, "solution", None)], workers=1
-    )
-    check_schema(honest)
-    assert sabotaged.status == "fail"
-    assert honest.status == "pass", [t.message for t in honest.tests if t.status != "pass"]
+def untrusted_jobs(folder: Path, specs: list[tuple[str, str, int, bool]]) -> list[Job]:
+    """Jobs that run the test files in `folder` inside one box: (key, test file, size, waits)."""
+    box = Box("box", folder)
+    layout = Layout(folder / "layout", {folder / "work": {}, folder / "tmp": {}})
+    return [
+        Job(key=key, box=box, layout=layout, trusted=False, directory=folder,
+            work=folder / "work", tmp=folder / "tmp", tests=(test,), size=size, waits=waits)
+        for key, test, size, waits in specs
+    ]  # fmt: skip
+
+
+def run_here(jobs: list[Job]) -> list[JobReport]:
+    from graders.sandbox import isolation_here
+
+    return run_jobs(jobs, workers=1, isolation=isolation_here()[0])
 
 
 def test_what_a_job_starts_is_stopped_when_grading_ends(tmp_path: Path) -> None:
-    pid_file = tmp_path / "pid"
+    token = f"left-behind-{os.getpid()}-{time.monotonic_ns()}"
     spawner = (
-        "import pathlib, subprocess, sys\n"
-        "_sleeper = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-        f"pathlib.Path({str(pid_file)!r}).write_text(str(_sleeper.pid))\n" + SOLUTION
+        "import subprocess, sys\n"
+        "_sleeper = subprocess.Popen([sys.executable, '-c', "
+        f"'import os, time; os.setsid(); time.sleep(60)  # {token}'])\n" + SOLUTION
     )
     folder = submission(FIRST, tmp_path / "spawner", {"app.py": spawner})
-    [result] = grade_many([(FIRST, "path", folder)])
-    assert result.status == "pass"
-    pid = int(pid_file.read_text())
+    [result] = grade_many([Request(FIRST, "path", folder)])
+    assert result.status == "pass", [t.message for t in result.tests if t.status != "pass"]
     deadline = time.monotonic() + 5
-    while running(pid) and time.monotonic() < deadline:
+    while with_token(token) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not running(pid), f"process {pid}, started by the learner's code, is still running"
+    assert not with_token(token), "a process started by the learner's code is still running"
+
+
+def with_token(token: str) -> list[int]:
+    """The live processes whose command line holds `token`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and token in (entry / "cmdline").read_text(errors="replace"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return [pid for pid in found if alive(pid)]
 
 
 def test_a_grader_killed_midway_leaves_no_job_running(tmp_path: Path) -> None:
-    pid_file = tmp_path / "pid"
-    hanging = (
-        f"import os, pathlib\npathlib.Path({str(pid_file)!r}).write_text(str(os.getpid()))\n"
-        "while True:\n    pass\n"
-    )
+    marker = tmp_path / "scratch"  # a killed grader cannot remove its folders: keep them here
+    marker.mkdir()
+    hanging = "import time\nwhile True:\n    time.sleep(0.01)\n"
     folder = submission(FIRST, tmp_path / "hanging", {"app.py": hanging})
-    scratch = tmp_path / "scratch"  # a killed grader cannot remove its folders: keep them here
-    scratch.mkdir()
     env = {
         **os.environ,
         "GRADERS_PROGRESS": str(tmp_path / "progress.json"),
-        "TMPDIR": str(scratch),
+        "TMPDIR": str(marker),
     }
     grader = subprocess.Popen(
         [sys.executable, "-m", "graders", "grade", FIRST.slug, "--path", str(folder)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 20
-        while not pid_file.exists() and time.monotonic() < deadline:
+        deadline = time.monotonic() + 30
+        while not list(marker.glob("graders-*/boxes/*/app/app.py")) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert pid_file.exists(), "the job never started"
-        time.sleep(0.1)  # the file may be created but not yet written
+        assert list(marker.glob("graders-*/boxes/*/app/app.py")), "grading never started"
+        while not processes_of(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the app host is about to import the endless module
+        assert processes_of(marker), "no process runs the learner's code"
     finally:
         grader.kill()  # SIGKILL: no clean-up code of the grader's own runs
         grader.wait()
-    pid = int(pid_file.read_text())
     deadline = time.monotonic() + 5
-    while running(pid) and time.monotonic() < deadline:
+    while processes_of(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not running(pid), f"the hanging job {pid} outlived the grader that started it"
+    assert not processes_of(marker), "processes outlived the grader that started them"
+    workspace.sweep(marker)  # what the next grade does first
+    assert not list(marker.glob("graders-*")), "the next grade removes a killed grader's folders"
 
 
-def server_killer(marker: Path | None = None) -> str:
-    """Kata 01's solution, but asking for book 3 kills the fork server (once, given a marker)."""
-    lookup = "    book = BOOKS.get(book_id)\n"
-    once = f" and not pathlib.Path({str(marker)!r}).exists()" if marker else ""
-    mark = f"pathlib.Path({str(marker)!r}).touch(); " if marker else ""
-    kill = (
-        f"    if book_id == 3{once}:\n"
-        f"        {mark}os.kill(os.getppid(), signal.SIGKILL)\n"
-        "        time.sleep(5)  # the job dies with its server, in the middle of this test\n"
-    )
-    return "import os, pathlib, signal, time\n" + SOLUTION.replace(lookup, kill + lookup)
+def processes_of(scratch: Path) -> list[int]:
+    """The processes whose command line or working folder is below `scratch`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+            where = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if (str(scratch) in command or where.startswith(str(scratch))) and alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
 
 
-def test_a_fork_server_that_dies_is_replaced_and_its_jobs_run_again(tmp_path: Path) -> None:
-    folder = submission(FIRST, tmp_path / "once", {"app.py": server_killer(tmp_path / "done")})
-    [result] = grade_many([(FIRST, "path", folder)])
-    assert (tmp_path / "done").exists(), "the fork server was never killed"
-    assert result.status == "pass", [t.message for t in result.tests if t.status != "pass"]
+def app_host_killer() -> str:
+    """Kata 01's solution, but asking for book 3 kills the process that serves the app."""
+    kill = "    if book_id == 3:\n        os.kill(os.getppid(), signal.SIGKILL)\n"
+    return "import os, signal\n" + SOLUTION.replace(LOOKUP, kill + LOOKUP)
 
 
-def test_a_submission_that_kills_its_fork_server_harms_no_other(tmp_path: Path) -> None:
-    saboteur = submission(FIRST, tmp_path / "saboteur", {"app.py": server_killer()})
+def test_a_submission_that_kills_its_app_host_harms_no_other(tmp_path: Path) -> None:
+    saboteur = submission(FIRST, tmp_path / "saboteur", {"app.py": app_host_killer()})
     sabotaged, honest = grade_many(
-        [(FIRST, "path", saboteur), (FIRST, "solution", None)], workers=1, isolate=True
+        [Request(FIRST, "path", saboteur), Request(FIRST, "solution")], workers=1, isolate=True
     )
     check_schema(sabotaged)
-    assert sabotaged.status == "fail" and sabotaged.score == 0
-    assert all("fork server was killed by signal" in t.message for t in sabotaged.tests)
+    assert sabotaged.status == "fail" and sabotaged.score < FIRST.max_score
+    book3 = next(t for t in sabotaged.tests if t.name == "test_book_is_found_by_its_integer_id")
+    assert book3.status != "pass" and "exited during this request" in book3.message
     assert honest.status == "pass", [t.message for t in honest.tests if t.status != "pass"]
 
 
-def running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")  # a killed process waits as a zombie until it is reaped
-    return not (stat.exists() and stat.read_text().rsplit(") ", 1)[1].startswith("Z"))
+def test_a_box_whose_fork_server_dies_gets_a_new_one(tmp_path: Path) -> None:
+    marker = tmp_path / "killed-once"
+    (tmp_path / "test_once.py").write_text(
+        "import os, pathlib, signal, time\n\n"
+        "def test_kills_its_server_once():\n"
+        f"    marker = pathlib.Path({str(marker)!r})\n"
+        "    if not marker.exists():\n"
+        "        marker.touch()\n"
+        "        os.kill(os.getppid(), signal.SIGKILL)\n"
+        "        time.sleep(5)\n"
+    )
+    [report] = run_here(untrusted_jobs(tmp_path, [("once", "test_once.py", 1, False)]))
+    assert marker.exists(), "the fork server was never killed"
+    assert [run.status for run in report.nodes.values()] == ["pass"], report.problem or report.log
 
 
 def test_a_grader_that_cannot_start_says_so_and_blames_no_one_else(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(runner, "FORK_SERVER", "graders.no_such_module")
-    [result] = grade_many([(FIRST, "solution", None)])
+    monkeypatch.setattr(servers, "FORK_SERVER", "graders.no_such_module")
+    [result] = grade_many([Request(FIRST, "solution")])
     check_schema(result)
     assert result.status == "error"
     assert result.message and "the grader itself failed" in result.message
@@ -141,7 +165,10 @@ def test_a_grader_that_cannot_start_says_so_and_blames_no_one_else(
 
 def test_the_fork_server_holds_a_single_thread_when_it_forks() -> None:
     # fork() copies only the calling thread: a lock held by any other would stay locked for good.
-    check = "from graders import forkserver; forkserver.warm_up(); import threading; print(threading.active_count())"
+    check = (
+        "from graders.sandbox import forkserver; forkserver.warm_up(); "
+        "import threading; print(threading.active_count())"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-c", check], env=env, capture_output=True, text=True, check=True
@@ -154,17 +181,17 @@ def test_busy_jobs_start_biggest_first_and_sleepy_ones_at_once(tmp_path: Path) -
     (tmp_path / "test_sleepy.py").write_text(
         "import time\n\ndef test_sleepy():\n    time.sleep(0.3)\n"
     )
-
-    def job(name: str, size: int, waits: bool = False) -> Job:
-        test = "test_sleepy.py" if waits else "test_quick.py"
-        return Job(name, tmp_path, [test], [], 10.0, size=size, waits=waits)
-
-    jobs = [job("small", 1), job("big", 40), job("medium", 12), job("sleepy", 1, waits=True)]
-    results = {r.job.id: r for r in run_jobs(jobs, workers=1)}  # one busy job at a time
-    assert all(run.status == "pass" for r in results.values() for run in r.tests.values())
-    busy = sorted(["small", "big", "medium"], key=lambda name: results[name].began)
+    specs = [
+        ("small", "test_quick.py", 1, False),
+        ("big", "test_quick.py", 40, False),
+        ("medium", "test_quick.py", 12, False),
+        ("sleepy", "test_sleepy.py", 1, True),
+    ]
+    reports = {r.job.key: r for r in run_here(untrusted_jobs(tmp_path, specs))}
+    assert all(run.status == "pass" for r in reports.values() for run in r.nodes.values())
+    busy = sorted(["small", "big", "medium"], key=lambda name: reports[name].began)
     assert busy == ["big", "medium", "small"]
-    sleepy, big = results["sleepy"], results["big"]
+    sleepy, big = reports["sleepy"], reports["big"]
     assert big.began < sleepy.ended and sleepy.began < big.ended, "the sleepy job waited its turn"
 
 
@@ -178,11 +205,14 @@ def test_grading_folders_and_tmp_path_live_in_memory_when_it_has_room(
     folder = workspace.new_root()
     assert folder.parent == memory
     workspace.remove(folder)
-    (tmp_path / "test_where.py").write_text(
+    hidden = tmp_path / "hidden" / FIRST.folder
+    hidden.mkdir(parents=True)
+    (hidden / "test_first_steps.py").write_text(
+        "import pytest\n\n\n@pytest.mark.task(1)\n"
         f"def test_where(tmp_path):\n    assert str(tmp_path).startswith({str(memory)!r})\n"
     )
-    [result] = run_jobs([Job("where", tmp_path, ["test_where.py"], [], 10.0)])
-    assert [run.status for run in result.tests.values()] == ["pass"], result.log
+    [result] = grade_many([Request(FIRST, "solution")], tests_from=str(tmp_path / "hidden"))
+    assert [(t.name, t.status) for t in result.tests] == [("test_where", "pass")], result.tests
 
 
 @pytest.mark.parametrize("reason", ["the user chose TMPDIR", "too little room", "no such folder"])

@@ -129,6 +129,7 @@ def test_listed_books_show_only_public_fields(client):
 
 
 @pytest.mark.task(3)
+@pytest.mark.white_box
 def test_book_out_declares_the_public_fields():
     fields = sorted(kata.BookOut.model_fields)
     assert fields == sorted(PUBLIC_FIELDS), (

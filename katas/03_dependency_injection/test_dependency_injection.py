@@ -14,6 +14,9 @@ from fastapi.testclient import TestClient
 
 import app as kata
 
+# These tests reach inside the kata's modules (fixtures patch its settings and state).
+pytestmark = pytest.mark.white_box
+
 API_KEY = "test-key"
 SEEDED = 12  # notes that init_db writes into a fresh database
 HEX_ID = re.compile(r"[0-9a-f]{32}")

@@ -24,6 +24,9 @@ from fastapi.testclient import TestClient
 
 import app as kata
 
+# These tests reach inside the kata's modules (fixtures patch its settings and state).
+pytestmark = pytest.mark.white_box
+
 PAYLOADS = {
     "weather": {"city": "Lisbon", "celsius": 21},
     "news": {"headline": "Event loop stays responsive"},

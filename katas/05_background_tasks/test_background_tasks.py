@@ -12,6 +12,9 @@ from fastapi.testclient import TestClient
 
 import app as kata
 
+# These tests reach inside the kata's modules (fixtures patch its settings and state).
+pytestmark = pytest.mark.white_box
+
 ADA = "ada@example.com"
 BOUNCE = "bounce@example.com"  # the store rejects notifications to this address (task 5)
 

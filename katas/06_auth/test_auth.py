@@ -12,6 +12,9 @@ from passlib.hash import bcrypt as bcrypt_scheme
 
 import app as kata
 
+# These tests reach inside the kata's modules (fixtures patch its settings and state).
+pytestmark = pytest.mark.white_box
+
 PASSWORDS = {"alice": "wonderland", "bob": "canwefixit", "carol": "higherfurther"}
 
 

@@ -9,6 +9,9 @@ from fastapi.testclient import TestClient
 
 import app as kata
 
+# These tests reach inside the kata's modules (fixtures patch its settings and state).
+pytestmark = pytest.mark.white_box
+
 ALLOWED = "https://shop.example.com"
 OTHER = "https://evil.example.com"
 

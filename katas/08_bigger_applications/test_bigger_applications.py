@@ -9,6 +9,9 @@ import catalog
 import routers
 import settings
 
+# These tests reach inside the kata's modules (fixtures patch its settings and state).
+pytestmark = pytest.mark.white_box
+
 ENV_KEY = "test-key"
 BOOK_PATHS = ["/v1/books", "/v1/books/{book_id}", "/v2/books", "/v2/books/{book_id}"]
 

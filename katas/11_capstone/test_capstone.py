@@ -15,6 +15,9 @@ import config
 import db
 import notes
 
+# These tests reach inside the kata's modules (fixtures patch its settings and state).
+pytestmark = pytest.mark.white_box
+
 SECRET = "test-secret-0123456789abcdef0123456789"
 PASSWORD = "correct horse battery"
 

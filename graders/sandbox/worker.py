@@ -1,8 +1,10 @@
 """A job process: runs pytest on one prepared folder and writes what happened, one JSON line an event.
 
-It runs untrusted code, so it decides nothing: the parent (graders.runner) reads the events,
-watches the clock and computes the score. The fork server (graders.forkserver) makes a fresh
-process for every job, already holding pytest and FastAPI.
+It decides nothing: the parent (graders.sandbox.runner) reads the events, watches the clock and
+computes the score. An untrusted job imports the learner's modules and runs the tests beside them,
+inside the box. A trusted job runs the official tests only: `import app` gives them a stand-in
+whose `app` is the learner's app in the box, across the bridge (graders.sandbox.remote), so no
+line of the learner's code runs in this process.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import importlib
 import json
 import os
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -18,21 +21,20 @@ from typing import Any, TextIO
 
 import pytest
 
-from graders import replay
+from graders.sandbox import record
 
-PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+PYPROJECT = Path(__file__).resolve().parent.parent.parent / "pyproject.toml"
 OUTPUT_LIMIT = 400
 
 
 class Events:
     """Appends events to the file the parent watches; flushed at once so a crash loses nothing."""
 
-    def __init__(self, stream: TextIO, job: str) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self.job = job
 
     def emit(self, event: str, **fields: Any) -> None:
-        fields.update(event=event, job=self.job, at=time.monotonic())
+        fields["event"] = event
         self.stream.write(json.dumps(fields) + "\n")
         self.stream.flush()
 
@@ -44,7 +46,7 @@ def cap(text: str, limit: int = OUTPUT_LIMIT) -> str:
 
 
 class Reporter:
-    """The pytest plugin: tells the parent which tests exist, which started, and how each ended."""
+    """The pytest plugin: tells the parent which tests started and how each phase ended."""
 
     def __init__(self, events: Events) -> None:
         self.events = events
@@ -55,39 +57,39 @@ class Reporter:
                 "collect_error", nodeid=report.nodeid, text=cap(report.longreprtext, 4000)
             )
 
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.events.emit("collected", nodeids=[item.nodeid for item in session.items])
-
     def pytest_runtest_logstart(self, nodeid: str) -> None:
-        replay.forget()
+        record.forget()
         self.events.emit("start", nodeid=nodeid)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         crash = getattr(report.longrepr, "reprcrash", None)
         output = "".join(content for _, content in report.sections if content)
+        if crash:
+            said = cap(crash.message, 4000)
+        else:
+            said = cap(str(report.longrepr), 4000) if report.failed else ""
         self.events.emit(
             "report",
             nodeid=report.nodeid,
             when=report.when,
             outcome=report.outcome,
-            crash=cap(crash.message, 4000)
-            if crash
-            else (cap(str(report.longrepr), 4000) if report.failed else ""),
+            crash=said,
             text=cap(report.longreprtext, 8000) if report.failed else "",
             output=cap(output),
             duration=report.duration,
-            exchange=replay.last_exchange if report.failed else None,
+            exchange=record.last_exchange if report.failed else None,
         )
 
 
 def preflight(modules: list[str], directory: Path, events: Events) -> bool:
     """Import the learner's modules once, so a broken one is named with its file and line."""
+    started = time.monotonic()
     for name in modules:
         try:
             importlib.import_module(name)
         except SyntaxError as error:
             where = f"{Path(error.filename or name).name}, line {error.lineno}"
-            events.emit("import_error", module=name, message=f"{where}: {error.msg}")
+            events.emit("import_error", message=f"{where}: {error.msg}")
             return False
         except BaseException as error:  # SystemExit too: the learner's code is not ours to trust
             frames = [
@@ -100,8 +102,9 @@ def preflight(modules: list[str], directory: Path, events: Events) -> bool:
             )
             kind = type(error).__name__
             detail = f"{kind}: {error}" if str(error) else kind
-            events.emit("import_error", module=name, message=f"{where}{detail}")
+            events.emit("import_error", message=f"{where}{detail}")
             return False
+    events.emit("imported", seconds=round(time.monotonic() - started, 3))
     return True
 
 
@@ -122,14 +125,20 @@ def pytest_args(tests: list[str], directory: str, extra: list[str]) -> list[str]
 
 def run_job(job: dict[str, Any], stream: TextIO) -> None:
     """Run one job in this process, which the fork server made for it alone."""
-    events = Events(stream, job["id"])
+    events = Events(stream)
     directory = Path(job["directory"])
-    os.chdir(directory)
-    sys.path.insert(0, str(directory))
-    events.emit("job_start")
-    if not preflight(job["modules"], directory, events):
-        events.emit("job_end", exit_code=-1)  # nothing to test: the score says why
-        return
+    os.chdir(job["work"])  # writable; the tests and modules are in `directory`, maybe read-only
+    os.environ["TMPDIR"] = tempfile.tempdir = job["tmp"]  # pytest's tmp_path goes there
+    plugins: list[object] = [Reporter(events)]
+    if job["trusted"]:
+        from graders.sandbox import remote
+
+        plugins.append(remote.install(job["app"]))
+    else:
+        sys.path.insert(0, str(directory))
+        if not preflight(job["modules"], directory, events):
+            events.emit("job_end")  # nothing to test: the score says why
+            return
     # A learner's deprecated call is shown, not a failed test; the solutions are held to more.
     extra = [] if job["strict_warnings"] else ["-W", "default"]
     if job["stop_at_first_failure"]:
@@ -137,7 +146,6 @@ def run_job(job: dict[str, Any], stream: TextIO) -> None:
         extra += ["--exitfirst", "--assert=plain", "--tb=no"]
     for nodeid in job["deselect"]:
         extra += ["--deselect", nodeid]
-    exit_code = pytest.main(
-        pytest_args(job["tests"], str(directory), extra), plugins=[Reporter(events)]
-    )
-    events.emit("job_end", exit_code=int(exit_code))
+    tests = [str(directory / test) for test in job["tests"]]  # node ids are relative to it
+    pytest.main(pytest_args(tests, str(directory), extra), plugins=plugins)
+    events.emit("job_end")

@@ -2,13 +2,15 @@
 
 Importing pytest, FastAPI and their plugins costs most of a second; a fork costs milliseconds. This
 process pays for the imports once, then forks a fresh process for each job the parent asks for.
-A job process runs one job in a session of its own (so it can be killed with all it spawned) and
-exits, so no job ever sees what another one left behind.
+A job process runs one job in a session of its own and exits, so no job sees what another left.
 
-It runs none of the learner's code itself. Protocol, one JSON object a line: the parent writes
+Each box runs one of these inside its sandbox (`--untrusted`: every job process gets the limits of
+graders.sandbox.limits first); the trusted tests have one of their own. It runs none of the
+learner's code itself. Protocol, one JSON object a line: the parent writes
 {"run": key, "job": {...}, "events": path, "log": path} or {"kill": key}; this process answers
-{"started": key, "pid": pid} and later {"ended": key, "code": exit code}, negative when a signal
-ended the job (with "why" if no process could be started at all).
+{"ready": true} once it is warm (no learner code has run before), then {"ended": key, "code":
+exit code} when a job process ends (negative: the signal that ended it), with "why" when none
+could be started.
 """
 
 import contextlib
@@ -26,13 +28,11 @@ from typing import Any, NoReturn, TextIO
 
 import pytest
 
-from graders import replay, worker
+from graders.sandbox import apphost, limits, record, worker
 
-POLL = 0.01
-PR_SET_PDEATHSIG = (
-    1  # from <sys/prctl.h>  # seconds between looks for ended jobs while no request comes in
-)
-PRELOADED = ("fastapi", "fastapi.testclient", "httpx", "pydantic", "pytest_asyncio")
+POLL = 0.01  # seconds between looks for ended jobs while no request comes in
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+PRELOADED = ("fastapi", "fastapi.testclient", "httpx", "pydantic", "pytest_asyncio", "anyio")
 
 
 def warm_up(load_plugins: bool = True) -> None:
@@ -46,7 +46,7 @@ def warm_up(load_plugins: bool = True) -> None:
     for name in PRELOADED:
         importlib.import_module(name)
     declare_an_app()  # FastAPI imports more on its first route and schema than at its import
-    replay.install()
+    record.install()
     if load_plugins:
         with tempfile.TemporaryDirectory(prefix="graders-warm-up-") as empty:
             # Collecting an empty folder loads the configuration and every plugin, runs nothing.
@@ -81,9 +81,10 @@ def declare_an_app() -> None:
 class Server:
     """Forks job processes on request, kills them on request, and reports how each one ended."""
 
-    def __init__(self, requests: int, answers: TextIO) -> None:
+    def __init__(self, requests: int, answers: TextIO, untrusted: bool) -> None:
         self.requests = requests
         self.answers = answers
+        self.untrusted = untrusted
         self.running: dict[int, str] = {}  # pid → key
         self.pids: dict[str, int] = {}
 
@@ -121,7 +122,6 @@ class Server:
             self.become_job(request, server)
         self.running[pid] = key
         self.pids[key] = pid
-        self.answer({"started": key, "pid": pid})  # so the parent can kill it if this dies
 
     def become_job(self, request: dict[str, Any], server: int) -> NoReturn:
         code = 0
@@ -130,12 +130,18 @@ class Server:
             os.setsid()
             os.close(self.requests)
             self.answers.close()
+            job = request["job"]
+            if self.untrusted:
+                limits.apply(job["memory_mb"])
             log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             os.dup2(log, 1)
             os.dup2(log, 2)
             os.close(log)
             with open(request["events"], "a", encoding="utf-8") as events:
-                worker.run_job(request["job"], events)
+                if job["kind"] == "host":
+                    apphost.serve(job, worker.Events(events))
+                else:
+                    worker.run_job(job, events)
             sys.stdout.flush()
             sys.stderr.flush()
         except BaseException:  # the parent sees no job_end event and says the job died
@@ -165,7 +171,9 @@ class Server:
             pid, status = os.waitpid(-1, 0 if block else os.WNOHANG)
             if pid == 0:
                 return
-            key = self.running.pop(pid)
+            key = self.running.pop(pid, None)
+            if key is None:
+                continue  # not one of its jobs: nothing to report
             del self.pids[key]
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)  # whatever the job started and left running
@@ -177,7 +185,7 @@ class Server:
 def die_with(server: int) -> None:
     """On Linux, have the kernel kill this job process if the fork server dies before it."""
     if sys.platform != "linux":
-        return  # elsewhere the parent kills the jobs of a server that died (it knows their pids)
+        return  # elsewhere the parent kills what a server that died left behind
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != server:  # it died between the fork and the prctl call
@@ -192,7 +200,9 @@ def main() -> None:
     sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - open for the process's life
     os.dup2(2, 1)
     warm_up(load_plugins="--load-plugins" in sys.argv[1:])
-    Server(requests, answers).serve()
+    server = Server(requests, answers, untrusted="--untrusted" in sys.argv[1:])
+    server.answer({"ready": True})
+    server.serve()
 
 
 if __name__ == "__main__":

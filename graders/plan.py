@@ -1,0 +1,205 @@
+"""What grading one request takes: its folders, its jobs, and the tests they are expected to run.
+
+An app kata is graded by two kinds of job. The *verified* one runs the official tests that only
+talk HTTP in a trusted process, against the learner's app served from the box by its app host.
+The *white-box* one runs the tests marked `white_box` inside the box, beside the learner's
+modules. A tests kata (09_testing) runs the learner's tests inside the box: on the given app,
+then on each buggy variant of it.
+
+The folders of request NN (under the grading root):
+    trusted/NN-slug/       the official tests of the verified job (never inside a box)
+    boxes/NN-slug/app/     the learner's modules, for the app host (read-only in the box)
+    boxes/NN-slug/whitebox/, given/, variant-<bug>/   modules and tests side by side (read-only)
+    boxes/NN-slug/shared/  the host's sockets and the verified tests' tmp_path (both sides)
+    boxes/NN-slug/work/, tmp/, events/, home/          the box's writable working folders
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from graders import patch, pristine, workspace
+from graders.catalog import Kata, is_test_file
+from graders.sandbox.jobs import Box, Host, Job, Layout
+from graders.score import Expected, expected_tests
+from graders.vocabulary import Request
+
+
+@dataclass
+class Plan:
+    """The jobs of one request, the tests expected of them, and notes for the learner."""
+
+    request: Request
+    jobs: list[Job]
+    expected: list[Expected]
+    notes: list[str]
+    void: str = ""  # why it cannot be graded at all, if it cannot
+
+
+@dataclass(frozen=True)
+class Folders:
+    """Where one request's files go."""
+
+    trusted: Path
+    box: Path
+
+    @property
+    def app(self) -> Path:
+        return self.box / "app"
+
+    @property
+    def whitebox(self) -> Path:
+        return self.box / "whitebox"
+
+    @property
+    def given(self) -> Path:
+        return self.box / "given"
+
+    @property
+    def shared(self) -> Path:
+        return self.box / "shared"
+
+    @property
+    def work(self) -> Path:
+        return self.box / "work"
+
+    @property
+    def tmp(self) -> Path:
+        return self.box / "tmp"
+
+    def variant(self, name: str) -> Path:
+        return self.box / f"variant-{name}"
+
+
+def plan(request: Request, index: int, root: Path, box: Box | None, tests_from: str | None) -> Plan:
+    """The plan for `request`; its folders go under `root`, its jobs into `box` (None: its own)."""
+    kata = request.kata
+    name = f"{index:03d}-{kata.slug}"
+    folders = Folders(root / "trusted" / name, root / "boxes" / name)
+    learner = workspace.learner_sources(kata, request.source)
+    try:
+        official, notes = pristine.official_files(kata, tests_from)
+    except pristine.TamperedError as error:
+        return Plan(request, [], [], [], void=str(error))
+    box = box or Box(name, folders.box)
+    if kata.grades == "app":
+        return app_plan(request, name, folders, box, learner, official, notes)
+    return tests_plan(request, name, folders, box, learner, official, notes)
+
+
+def app_plan(
+    request: Request,
+    name: str,
+    folders: Folders,
+    box: Box,
+    learner: dict[str, bytes],
+    official: dict[str, bytes],
+    notes: list[str],
+) -> Plan:
+    kata = request.kata
+    expected = expected_of(official)
+    modules = tuple(kata.modules(set(learner)))
+    white_box = any(e.white_box for e in expected)
+    files = writable(folders) | {folders.trusted: official, folders.app: learner}
+    if white_box:
+        files[folders.whitebox] = {**learner, **official}
+    sealed = (folders.app, folders.whitebox) if white_box else (folders.app,)
+    box.readonly += sealed
+    host = Host(folders.app, modules, folders.shared / "host.sock", folders.work, kata.memory_mb)
+    layout = Layout(folders.box, files, sealed, host if not all(e.white_box for e in expected) else None)
+    groups: list[tuple[int | None, list[Expected]]] = [(None, expected)]
+    if kata.parallel_tasks:
+        groups = [(t.id, [e for e in expected if e.task_id == t.id]) for t in kata.tasks]
+    jobs = []
+    for task_id, items in groups:
+        suffix = f":task{task_id}" if task_id is not None else ""
+        for trusted in (True, False):
+            tests = tuple(e.nodeid for e in items if e.white_box != trusted)
+            if not tests:
+                continue
+            jobs.append(
+                Job(
+                    key=f"{name}:{'verified' if trusted else 'white-box'}{suffix}",
+                    box=box,
+                    layout=layout,
+                    trusted=trusted,
+                    directory=folders.trusted if trusted else folders.whitebox,
+                    work=folders.work,
+                    tmp=folders.shared / "tmp" if trusted else folders.tmp,
+                    tests=tests,
+                    modules=() if trusted else modules,
+                    timeout=kata.timeout,
+                    memory_mb=kata.memory_mb,
+                    task_id=task_id,
+                    strict_warnings=request.target == "solution",
+                    size=len(tests),
+                    waits=kata.parallel_tasks,
+                )
+            )
+    return Plan(request, jobs, expected, notes)
+
+
+def tests_plan(
+    request: Request,
+    name: str,
+    folders: Folders,
+    box: Box,
+    learner: dict[str, bytes],
+    official: dict[str, bytes],
+    notes: list[str],
+) -> Plan:
+    kata = request.kata
+    tests = tuple(sorted(learner))
+    try:
+        expected = [e for file in tests for e in expected_tests(file, learner[file])]
+    except SyntaxError as error:
+        return Plan(request, [], [], notes, void=f"your tests could not be read: {error}")
+    modules = tuple(kata.modules(set(official)))
+    files = writable(folders) | {folders.given: {**official, **learner}}
+    first_by_variant: dict[str, tuple[str, ...]] = {}
+    for task in kata.tasks:
+        for variant in task.variants:
+            diff = kata.variant_path(variant).read_text(encoding="utf-8")
+            files[folders.variant(variant)] = {**patch.apply_to_files(diff, official), **learner}
+            # The learner's tests of the variant's task are the likeliest to catch it: first.
+            first_by_variant[variant] = tuple(e.nodeid for e in expected if e.task_id == task.id)
+    sealed = tuple(folder for folder in files if folder == folders.given or folder.name.startswith("variant-"))
+    box.readonly += sealed
+    layout = Layout(folders.box, files, sealed)
+
+    def job(key: str, directory: Path, variant: str | None = None) -> Job:
+        first = first_by_variant.get(variant, ()) if variant else ()
+        return Job(
+            key=key,
+            box=box,
+            layout=layout,
+            trusted=False,
+            directory=directory,
+            work=folders.work,
+            tmp=folders.tmp,
+            tests=tests,
+            modules=modules,
+            timeout=kata.timeout,
+            memory_mb=kata.memory_mb,
+            variant=variant,
+            strict_warnings=request.target == "solution",
+            stop_at_first_failure=variant is not None,
+            first=first,
+            size=len(first) if variant else len(expected),
+        )
+
+    jobs = [job(f"{name}:given", folders.given)]
+    jobs += [job(f"{name}:{v}", folders.variant(v), v) for v in first_by_variant]
+    return Plan(request, jobs, expected, notes)
+
+
+def expected_of(official: dict[str, bytes]) -> list[Expected]:
+    """The tests an app kata's official test files hold, in file order."""
+    return [e for n in sorted(official) if is_test_file(n) for e in expected_tests(n, official[n])]
+
+
+def writable(folders: Folders) -> dict[Path, dict[str, bytes]]:
+    """The empty folders every request's box may write in."""
+    shared = (folders.shared, folders.shared / "tmp", folders.work, folders.tmp)
+    return {folder: {} for folder in (*shared, folders.box / "events", folders.box / "home")}
