@@ -133,6 +133,7 @@ def app_plan(
                     memory_mb=kata.memory_mb,
                     task_id=task_id,
                     strict_warnings=request.target == "solution",
+                    fresh_imports=not trusted,
                     size=len(tests),
                     waits=kata.parallel_tasks,
                 )

@@ -83,6 +83,7 @@ class Job:
     variant: str | None = None  # the buggy variant of the given app it runs against, if any
     strict_warnings: bool = False
     stop_at_first_failure: bool = False  # enough to know a buggy variant was caught
+    fresh_imports: bool = False  # import `modules` again before each test (graders.fresh_imports)
     first: tuple[str, ...] = ()  # node ids to try before the rest, if any
     size: int = 0  # test functions it runs, a guess at its length: the biggest start first
     waits: bool = False  # its tests mostly sleep: it starts at once, beside the busy jobs

@@ -351,6 +351,7 @@ class Supervisor:
             "memory_mb": job.memory_mb,
             "strict_warnings": job.strict_warnings,
             "stop_at_first_failure": job.stop_at_first_failure,
+            "fresh_imports": job.fresh_imports,
             "deselect": sorted(nodeid for nodeid, run in report.nodes.items() if run.finished),
             "app": {
                 "socket": str(host.socket),

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 import pytest
 
+from graders import fresh_imports
 from graders.sandbox import record
 
 PYPROJECT = Path(__file__).resolve().parent.parent.parent / "pyproject.toml"
@@ -136,6 +137,8 @@ def run_job(job: dict[str, Any], stream: TextIO) -> None:
         plugins.append(remote.install(job["app"]))
     else:
         sys.path.insert(0, str(directory))
+        if job["fresh_imports"]:  # each test gets a new copy, as a verified test gets a process
+            os.environ[fresh_imports.ASKED] = ",".join(job["modules"])
         if not preflight(job["modules"], directory, events):
             events.emit("job_end")  # nothing to test: the score says why
             return
