@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from graders import batch, ci, export, hints, pristine, progress, quiz, report, reset
+from graders import batch, ci, export, hints, interview, pristine, progress, quiz, report, reset
 from graders.catalog import ROOT, Kata, UsageError, find, load_catalog
 from graders.grade import grade_many
 from graders.score import Result
@@ -89,6 +89,26 @@ def build_parser() -> Parser:
     quizzing = commands.add_parser("quiz", help="a few questions on the kata's interview topic")
     quizzing.add_argument("kata")
     quizzing.add_argument("--answers", metavar="a,b,c", help="answer without asking (for scripts)")
+
+    interviewing = commands.add_parser(
+        "interview", help="a mock interview, one question at a time, with spaced repetition"
+    )
+    interviewing.add_argument(
+        "kata", nargs="?", help="default: every kata with interview questions"
+    )
+    interviewing.add_argument("--due", action="store_true", help="list what is due and exit")
+    interviewing.add_argument(
+        "--answers",
+        metavar="FILE",
+        help="one line a prompt, the answer then the rating (- for stdin)",
+    )
+    interviewing.add_argument(
+        "--limit",
+        type=int,
+        default=interview.DEFAULT_LIMIT,
+        metavar="N",
+        help=f"questions a session (default: {interview.DEFAULT_LIMIT})",
+    )
 
     batching = commands.add_parser("batch", help="grade a folder of submissions into a gradebook")
     batching.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR")
@@ -180,7 +200,7 @@ def progress_command(args: argparse.Namespace, console: Console) -> int:
     results = grade_many([(kata, "learner", None) for kata in katas])
     for result in results:
         progress.record_grade(result)
-    report.progress_table(results, progress.load(), console)
+    report.progress_table(results, progress.load(), console, interview.backlog(katas, console))
     return 0
 
 
@@ -267,6 +287,12 @@ def quiz_command(args: argparse.Namespace, console: Console) -> int:
     return quiz.run(find(args.kata, load_catalog()), console, args.answers)
 
 
+def interview_command(args: argparse.Namespace, console: Console) -> int:
+    katas = [find(args.kata, load_catalog())] if args.kata else load_catalog()
+    questions = interview.gather(katas, named=args.kata is not None)
+    return interview.run(questions, console, due=args.due, answers=args.answers, limit=args.limit)
+
+
 def batch_command(args: argparse.Namespace, console: Console) -> int:
     kata = find(args.kata, load_catalog())
     if not args.submissions.is_dir():
@@ -306,6 +332,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
     "compare": compare_command,
     "reset": reset_command,
     "quiz": quiz_command,
+    "interview": interview_command,
     "serve": serve_command,
     "batch": batch_command,
     "ci": ci_command,
