@@ -127,6 +127,12 @@ def quiz(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none", default=False)
+def interview(session: nox.Session) -> None:
+    """A mock interview with spaced repetition: nox -s interview -- [<kata>] [--due] [--answers FILE]."""
+    graders(session, "interview", *session.posargs)
+
+
+@nox.session(venv_backend="none", default=False)
 def batch(session: nox.Session) -> None:
     """Grade a folder of submissions: nox -s batch -- SUBMISSIONS_DIR --kata <kata> --out DIR."""
     graders(session, "batch", *session.posargs)

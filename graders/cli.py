@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from graders import batch, ci, export, hints, pristine, progress, quiz, report, reset
+from graders import batch, ci, export, hints, interview, pristine, progress, quiz, report, reset
 from graders.catalog import UsageError, find, load_catalog
 from graders.grade import grade, grade_many
 from graders.sandbox import isolation_here
@@ -95,6 +95,26 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     quizzing = command("quiz", "a few questions on the kata's interview topic")
     quizzing.add_argument("kata")
     quizzing.add_argument("--answers", metavar="a,b,c", help="answer without asking (for scripts)")
+
+    interviewing = command(
+        "interview", "a mock interview, one question at a time, with spaced repetition"
+    )
+    interviewing.add_argument(
+        "kata", nargs="?", help="default: every kata with interview questions"
+    )
+    interviewing.add_argument("--due", action="store_true", help="list what is due and exit")
+    interviewing.add_argument(
+        "--answers",
+        metavar="FILE",
+        help="one line a prompt, the answer then the rating (- for stdin)",
+    )
+    interviewing.add_argument(
+        "--limit",
+        type=int,
+        default=interview.DEFAULT_LIMIT,
+        metavar="N",
+        help=f"questions a session (default: {interview.DEFAULT_LIMIT})",
+    )
 
     batching = command("batch", "grade a folder of submissions into a gradebook")
     batching.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR")
@@ -199,7 +219,7 @@ def progress_command(args: argparse.Namespace, console: Console) -> int:
     results = grade_many([Request(kata) for kata in katas])
     for result in results:
         progress.record_grade(result)
-    report.progress_table(results, progress.load(), console)
+    report.progress_table(results, progress.load(), console, interview.backlog(katas, console))
     return 0
 
 
@@ -244,6 +264,12 @@ def serve_command(args: argparse.Namespace, console: Console) -> int:
 
 def quiz_command(args: argparse.Namespace, console: Console) -> int:
     return quiz.run(find(args.kata, load_catalog()), console, args.answers)
+
+
+def interview_command(args: argparse.Namespace, console: Console) -> int:
+    katas = [find(args.kata, load_catalog())] if args.kata else load_catalog()
+    questions = interview.gather(katas, named=args.kata is not None)
+    return interview.run(questions, console, due=args.due, answers=args.answers, limit=args.limit)
 
 
 def batch_command(args: argparse.Namespace, console: Console) -> int:
@@ -293,6 +319,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
     "compare": compare_command,
     "reset": reset_command,
     "quiz": quiz_command,
+    "interview": interview_command,
     "serve": serve_command,
     "batch": batch_command,
     "ci": ci_command,

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from graders.interview import Backlog
 from graders.score import KataGrade, TestGrade
 
 MARK = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "error": "[red]✗[/]"}
@@ -93,14 +94,20 @@ def next_step(result: KataGrade) -> str:
     return f"Next: {task} in katas/{kata.folder}/ · stuck? nox -s hint -- {kata.slug}"
 
 
-def progress_table(results: list[KataGrade], stored: dict[str, Any], console: Console) -> None:
-    """One row a kata: tasks passed, score, hint levels used, quiz result and what to do next."""
+def progress_table(
+    results: list[KataGrade],
+    stored: dict[str, Any],
+    console: Console,
+    interview: dict[str, Backlog] | None = None,
+) -> None:
+    """One row a kata: tasks passed, score, hints used, quiz, interview questions due, what next."""
     table = Table(title="FastAPI interview katas — your progress")
     table.add_column("kata")
     table.add_column("tasks", justify="right")
     table.add_column("score", justify="right")
     table.add_column("hints", justify="right")
     table.add_column("quiz", justify="right")
+    table.add_column("interview", justify="right")
     table.add_column("next")
     for result in results:
         kata = result.kata
@@ -115,12 +122,14 @@ def progress_table(results: list[KataGrade], stored: dict[str, Any], console: Co
         entry = stored.get(kata.slug, {})
         hints_used = sum(entry.get("hints", {}).values())
         quiz = entry.get("quiz")
+        asked = (interview or {}).get(kata.slug)
         table.add_row(
             kata.folder,
             f"{done}/{len(kata.tasks)}",
             f"{points(result.score)}/{points(result.max_score)}",
             str(hints_used) if hints_used else "-",
             f"{quiz['correct']}/{quiz['total']}" if quiz else "-",
+            (f"{asked.due} due" + (f", {asked.new} new" if asked.new else "")) if asked else "-",
             status,
         )
     console.print(table)
