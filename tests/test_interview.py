@@ -21,7 +21,7 @@ from rich.console import Console
 from graders import interview, progress, report
 from graders.catalog import ROOT, Kata, UsageError
 from graders.interview import Question, Scripted, Terminal
-from graders.score import Result
+from graders.score import KataGrade
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 KATA = Kata(folder="01_demo", title="Demo", question="What is a path operation?", tasks=())
@@ -445,7 +445,7 @@ def test_the_progress_table_shows_interview_questions_due(
     assert counts == {"demo": interview.Backlog(due=1, new=2)}
     console = screen()
     results = [
-        Result(kata=k, target="learner", status="pass", score=1, max_score=1, tests=[])
+        KataGrade(kata=k, target="learner", status="pass", score=1, max_score=1, tests=[])
         for k in (KATA, other)
     ]
     report.progress_table(results, {}, console, counts)
