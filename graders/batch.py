@@ -68,7 +68,9 @@ def run(
     names = sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
     found = {path.name: locate(kata, path) for path in names}
     requests = [Request(kata, "path", folder) for folder, _ in found.values() if folder is not None]
-    graded = iter(grade_many(requests, workers, tests_from, isolate=True, verified_only=verified_only))
+    graded = iter(
+        grade_many(requests, workers, tests_from, isolate=True, verified_only=verified_only)
+    )
     rows = [
         Row(name, next(graded) if folder else unavailable(kata, problem))
         for name, (folder, problem) in found.items()

@@ -62,14 +62,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if module is None or not getattr(module, "__file__", None):
         return
     folder = Path(module.__file__).parent
-    names, fresh = kata_modules(folder)
-    if not (names and fresh):
+    names, each_test = kata_modules(folder)
+    if not (names and each_test):
         return
     forget(names, folder)
     for variable, value in list(vars(module).items()):
         if isinstance(value, types.ModuleType) and value.__name__ in names:
             setattr(module, variable, importlib.import_module(value.__name__))
         elif getattr(value, "__module__", None) in names and hasattr(value, "__name__"):
-            fresh = importlib.import_module(value.__module__)
-            if hasattr(fresh, value.__name__):  # `from app import Thing` as `Thing`
-                setattr(module, variable, getattr(fresh, value.__name__))
+            copy = importlib.import_module(value.__module__)
+            if hasattr(copy, value.__name__):  # `from app import Thing` as `Thing`
+                setattr(module, variable, getattr(copy, value.__name__))

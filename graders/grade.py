@@ -9,7 +9,7 @@ from graders.catalog import Kata
 from graders.plan import Plan, expected_of, plan
 from graders.sandbox import Box, JobReport, isolation_here, run_jobs
 from graders.score import Expected, KataGrade, TestGrade, score_app_kata, score_tests_kata
-from graders.vocabulary import Isolation, Request
+from graders.vocabulary import Isolation, Request, Status
 
 SLOW_IMPORT = 5.0  # seconds of importing the learner's modules worth a note
 
@@ -39,7 +39,9 @@ def grade_many(
             wall = max((r.ended for r in mine), default=0) - min((r.began for r in mine), default=0)
             grade = score(p, mine, wall, isolation, verified_only)
             if why:
-                grade.notes.append(f"not sandboxed: {why}; your code can read your files and use the network")
+                grade.notes.append(
+                    f"not sandboxed: {why}; your code can read your files and use the network"
+                )
             grades.append(grade)
         return grades
     finally:
@@ -66,15 +68,22 @@ def score(
     if verified_only:
         for test in tests:
             if not test.verified and test.score:
-                test.score, test.message = 0.0, "not counted: self-reported (graded --verified-only)"
+                test.score, test.message = (
+                    0.0,
+                    "not counted: self-reported (graded --verified-only)",
+                )
     message = None
     broken = next((r for r in reports if r.import_error), None)
     if broken is not None:
         message = f"your code could not be imported — {broken.import_error}"
     elif reports and all(r.problem and not r.nodes for r in reports):
         message = reports[0].problem
-    status = "error" if message else ("pass" if all(t.status == "pass" for t in tests) else "fail")
-    if verified_only and status == "pass" and any(t.score < t.max_score for t in tests):
+    status: Status = "pass"
+    if message:
+        status = "error"
+    elif any(t.status != "pass" for t in tests) or (
+        verified_only and any(t.score < t.max_score for t in tests)
+    ):
         status = "fail"
     notes = list(plan.notes)
     slow = max((r.import_seconds for r in reports), default=0.0)
@@ -101,8 +110,14 @@ def unavailable_tests(kata: Kata, expected: list[Expected], message: str) -> lis
         return []
     per_task = {task.id: sum(e.task_id == task.id for e in expected) for task in kata.tasks}
     return [
-        TestGrade(e.name, e.task_id, "error", 0.0,
-                  round(kata.task(e.task_id).points / per_task[e.task_id], 4), message)  # fmt: skip
+        TestGrade(
+            e.name,
+            e.task_id,
+            "error",
+            0.0,
+            round(kata.task(e.task_id).points / per_task[e.task_id], 4),
+            message,
+        )
         for e in expected
     ]
 

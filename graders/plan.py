@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graders import patch, pristine, workspace
-from graders.catalog import Kata, is_test_file
+from graders.catalog import is_test_file
 from graders.sandbox.jobs import Box, Host, Job, Layout
 from graders.score import Expected, expected_tests
 from graders.vocabulary import Request
@@ -107,7 +107,9 @@ def app_plan(
     sealed = (folders.app, folders.whitebox) if white_box else (folders.app,)
     box.readonly += sealed
     host = Host(folders.app, modules, folders.shared / "host.sock", folders.work, kata.memory_mb)
-    layout = Layout(folders.box, files, sealed, host if not all(e.white_box for e in expected) else None)
+    layout = Layout(
+        folders.box, files, sealed, host if not all(e.white_box for e in expected) else None
+    )
     groups: list[tuple[int | None, list[Expected]]] = [(None, expected)]
     if kata.parallel_tasks:
         groups = [(t.id, [e for e in expected if e.task_id == t.id]) for t in kata.tasks]
@@ -165,7 +167,9 @@ def tests_plan(
             files[folders.variant(variant)] = {**patch.apply_to_files(diff, official), **learner}
             # The learner's tests of the variant's task are the likeliest to catch it: first.
             first_by_variant[variant] = tuple(e.nodeid for e in expected if e.task_id == task.id)
-    sealed = tuple(folder for folder in files if folder == folders.given or folder.name.startswith("variant-"))
+    sealed = tuple(
+        folder for folder in files if folder == folders.given or folder.name.startswith("variant-")
+    )
     box.readonly += sealed
     layout = Layout(folders.box, files, sealed)
 

@@ -99,7 +99,9 @@ def missing_files(kata: Kata, folder: Path) -> str:
         return ""
     others = sorted(p.name for p in folder.glob("*.py"))
     seen = f" (found {', '.join(others)})" if others else ""
-    return f"no {', '.join(missing)} to grade{seen}: the kata's modules are {', '.join(kata.learner)}"
+    return (
+        f"no {', '.join(missing)} to grade{seen}: the kata's modules are {', '.join(kata.learner)}"
+    )
 
 
 def lay_out(root: Path, name: str, files: dict[str, bytes]) -> Path:

@@ -58,9 +58,14 @@ def test_gradebook_has_a_row_a_submission_with_scores_per_task(
     gradebook: tuple[Path, Path],
 ) -> None:
     rows = (gradebook[0] / "gradebook.csv").read_text().splitlines()
-    header = "submission,task 1,task 2,task 3,task 4,total,max,verified,self-reported,status,message"
+    header = (
+        "submission,task 1,task 2,task 3,task 4,total,max,verified,self-reported,status,message"
+    )
     assert rows[0] == header
-    by_name = {row.split(",")[0]: dict(zip(header.split(","), row.split(","))) for row in rows[1:]}
+    by_name = {
+        row.split(",")[0]: dict(zip(header.split(","), row.split(","), strict=False))
+        for row in rows[1:]
+    }
     assert sorted(by_name) == ["ada", "bo", "cy", "di", "ed", "flo", "gus"]
     ada = by_name["ada"]
     assert [ada[f"task {n}"] for n in (1, 2, 3, 4)] == ["2", "3", "2", "3"]

@@ -24,7 +24,14 @@ from graders.interview import Question, Scripted, Terminal
 from graders.score import KataGrade
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-KATA = Kata(folder="01_demo", title="Demo", question="What is a path operation?", tasks=(), learner=("app.py",), official=())
+KATA = Kata(
+    folder="01_demo",
+    title="Demo",
+    question="What is a path operation?",
+    tasks=(),
+    learner=("app.py",),
+    official=(),
+)
 GOOD = '''format_version = 1
 
 [[questions]]
@@ -165,7 +172,14 @@ def test_a_malformed_interview_file_is_one_line_that_names_the_fix(
 
 
 def test_a_kata_without_interview_questions_is_named() -> None:
-    missing = Kata(folder="99_unwritten", title="Unwritten", question="Why?", tasks=(), learner=("app.py",), official=())
+    missing = Kata(
+        folder="99_unwritten",
+        title="Unwritten",
+        question="Why?",
+        tasks=(),
+        learner=("app.py",),
+        official=(),
+    )
     with pytest.raises(UsageError, match="unwritten has no interview questions yet"):
         interview.gather([missing], named=True)
     with pytest.raises(UsageError, match="no kata has interview questions yet"):
@@ -437,7 +451,9 @@ def test_the_progress_table_shows_interview_questions_due(
     clock = Clock()
     drill(questions, state, ["", "again"], clock, limit=1)
     clock.now += timedelta(hours=1)
-    other = Kata(folder="02_other", title="Other", question="?", tasks=(), learner=("app.py",), official=())
+    other = Kata(
+        folder="02_other", title="Other", question="?", tasks=(), learner=("app.py",), official=()
+    )
     monkeypatch.setattr(
         interview, "questions_file", lambda kata: questions_toml if kata == KATA else Path("/none")
     )

@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from graders import replay
-from graders.sandbox import record
 from graders.catalog import ROOT
+from graders.sandbox import record
 from tests.test_cli import graders
 
 FIRST_APP = ROOT / "katas" / "01_first_steps" / "app.py"

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
-from graders.catalog import Kata, find
+from graders.catalog import find
 from graders.score import KataGrade
 from graders.vocabulary import Request
 from tests.conftest import FIRST_STEPS_TESTS, graded, submission

@@ -56,9 +56,10 @@ class Host:
 
     def run(self) -> None:
         while True:
-            readable, _, _ = select.select([self.listener, *self.apps], [], [], POLL)
+            listening = self.listener.fileno()
+            readable, _, _ = select.select([listening, *self.apps], [], [], POLL)
             for ready in readable:
-                if ready is self.listener:
+                if ready == listening:
                     self.accept()
                 elif not self.still_open(ready):
                     self.end(ready)
@@ -84,7 +85,7 @@ class Host:
                 os.setsid()
                 die_with_parent()
                 serve_app(control, request, self.directory)
-            except BaseException:  # noqa: BLE001 - nothing of it may reach the host
+            except BaseException:
                 code = 70
             finally:
                 os._exit(code)
@@ -137,7 +138,9 @@ def serve_app(control: socket.socket, request: dict[str, Any], directory: Path) 
     if app is None:
         wire.send(
             control,
-            {"error": f"MISSING NAME — {module}.py has no `{attribute}`: did you misname or delete it?"},
+            {
+                "error": f"MISSING NAME — {module}.py has no `{attribute}`: did you misname or delete it?"
+            },
         )
         return
     path = str(Path(output).with_name(f"app-{os.getpid()}.sock"))
@@ -183,7 +186,7 @@ class Server:
         try:
             await self.app(scope, inbox.get, send)
             final: dict[str, Any] = {"bridge": "done"}
-        except BaseException as error:  # noqa: BLE001 - SystemExit too: it is reported
+        except BaseException as error:
             final = {"bridge": "error", "raised": record.raised(error, self.directory)}
         pump.cancel()
         with contextlib.suppress(OSError, RuntimeError):

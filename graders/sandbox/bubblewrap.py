@@ -51,13 +51,13 @@ def command(
     for path in SYSTEM:
         args += ["--ro-bind-try", path, path]
     for name in MERGED_USR:
-        link = Path("/") / name
-        if link.is_symlink():
-            args += ["--symlink", os.readlink(link), str(link)]
-        elif link.is_dir():
-            args += ["--ro-bind", str(link), str(link)]
-    for folder in dict.fromkeys(python_folders()):
-        args += ["--ro-bind", folder, folder]
+        top = Path("/") / name
+        if top.is_symlink():
+            args += ["--symlink", os.readlink(top), str(top)]
+        elif top.is_dir():
+            args += ["--ro-bind", str(top), str(top)]
+    for python in dict.fromkeys(python_folders()):
+        args += ["--ro-bind", python, python]
     args += ["--ro-bind", str(ROOT / "graders"), str(ROOT / "graders")]
     args += ["--ro-bind", str(ROOT / "pyproject.toml"), str(ROOT / "pyproject.toml")]
     args += ["--proc", "/proc", "--dev", "/dev"]
@@ -74,7 +74,7 @@ def command(
 
 @functools.cache
 def probe() -> str:
-    """"" when bubblewrap can contain a box here; else one line on why not and how to enable it."""
+    """ "" when bubblewrap can contain a box here; else one line on why not and how to enable it."""
     if sys.platform != "linux":
         return "bubblewrap runs on Linux only"
     if executable() is None:

@@ -130,7 +130,7 @@ class JobReport:
             self.nodes.setdefault(event["nodeid"], NodeReport(event["nodeid"]))
         elif kind == "report":
             self._record_report(event)
-        return kind == "job_end"
+        return bool(kind == "job_end")
 
     def _record_report(self, event: dict[str, Any]) -> None:
         run = self.nodes.setdefault(event["nodeid"], NodeReport(event["nodeid"]))
@@ -227,4 +227,3 @@ def read_events(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
         chunk = stream.read(1 << 22)
     complete = chunk[: chunk.rfind(b"\n") + 1]
     return [parse_event(line) for line in complete.splitlines() if line], offset + len(complete)
-

@@ -10,6 +10,7 @@ starts), an environment of a few allowed variables and an empty home:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import sys
@@ -34,10 +35,9 @@ def lower(which: int, wanted: int) -> None:
     soft, hard = resource.getrlimit(which)
     limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     if soft == resource.RLIM_INFINITY or soft > limit:
-        try:
+        # A platform that refuses this one keeps what it has.
+        with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(which, (limit, hard))
-        except (ValueError, OSError):  # a platform that refuses this one: keep what it has
-            pass
 
 
 def environment(home: str, temporary: str, python_path: str) -> dict[str, str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import os
 import queue
-import shutil
 import stat
 import threading
 import time
@@ -61,7 +60,9 @@ def run_jobs(
     reports = [JobReport(job) for job in jobs]
     for job in jobs:
         job.layout.pending += 1
-    run = Shared(isolation, scratch or workspace.new_root("graders-run-"), jobs, isolate, scratch is None)
+    run = Shared(
+        isolation, scratch or workspace.new_root("graders-run-"), jobs, isolate, scratch is None
+    )
     if isolate:
         by_box: dict[int, list[JobReport]] = {}
         for report in reports:
@@ -220,7 +221,9 @@ class Supervisor:
                     report.ended = report.began = time.monotonic()
                     return
                 report.import_seconds = hosting.import_seconds
-            deadline = time.monotonic() + IMPORT_TIMEOUT + job.timeout * (len(job.tests) + job.size + 2)
+            deadline = (
+                time.monotonic() + IMPORT_TIMEOUT + job.timeout * (len(job.tests) + job.size + 2)
+            )
             attempts = len(job.tests) + job.size + EXTRA_ATTEMPTS
             for tests in [job.first, job.tests] if job.first else [job.tests]:
                 attempts = self.run_phase(report, tests, deadline, attempts)
@@ -467,9 +470,7 @@ def lay_out(layout: Layout) -> None:
 
 def asked(job: Job, nodeid: str) -> bool:
     """Whether `nodeid` is one of the tests `job` runs (a file, a test, or a case of one)."""
-    return any(
-        nodeid == test or nodeid.startswith((test + "::", test + "[")) for test in job.tests
-    )
+    return any(nodeid == test or nodeid.startswith((test + "::", test + "[")) for test in job.tests)
 
 
 def tampering(layout: Layout) -> str:

@@ -34,7 +34,9 @@ class Containment:
 
     isolation: Isolation
     untrusted: bool  # runs the learner's code: limits on every job process
-    writable: tuple[Path, ...]  # the folders it may write (the rest of the machine: read-only or absent)
+    writable: tuple[
+        Path, ...
+    ]  # the folders it may write (the rest of the machine: read-only or absent)
     readonly: tuple[Path, ...]  # folders inside those it may only read
     home: Path  # its empty home without bubblewrap
     temporary: Path  # its temporary folder without bubblewrap
@@ -43,7 +45,9 @@ class Containment:
         """The command line and environment that start `argv` contained."""
         if self.isolation == "bubblewrap":
             env = limits.environment(bubblewrap.HOME, "/tmp", str(ROOT))
-            wrapped = bubblewrap.command(list(self.writable), list(self.readonly), env, ROOT / "graders")
+            wrapped = bubblewrap.command(
+                list(self.writable), list(self.readonly), env, ROOT / "graders"
+            )
             return wrapped + argv, {"PATH": env["PATH"]}
         return argv, limits.environment(str(self.home), str(self.temporary), str(ROOT))
 
