@@ -174,7 +174,9 @@ def verify(session: nox.Session) -> None:
 @nox.session(default=False)
 def lint(session: nox.Session) -> None:
     """Check style with ruff and types with mypy (the engine is fully typed)."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "lint", "grader"), env=COMPILED)
+    session.install(
+        *nox.project.dependency_groups(PYPROJECT, "lint", "grader", "mutation"), env=COMPILED
+    )
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
@@ -189,6 +191,13 @@ def canary(session: nox.Session) -> None:
     ]
     session.install("--upgrade", *unpinned, env=COMPILED)
     session.run("python", "-m", "graders", "solutions", *session.posargs)
+
+
+@nox.session(default=False)
+def mutation(session: nox.Session) -> None:
+    """Grade mutants of the reference solutions: nox -s mutation -- [kata …] [--sample N] [--seed S]."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "grader", "mutation"), env=COMPILED)
+    session.run("python", "-m", "tools.mutation", *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)

@@ -97,6 +97,9 @@ class Kata:
     """Address space a process running the learner's code may use, in MiB."""
     parallel_tasks: bool = False
     """Tests that mostly wait on timers: run each task's tests in a job of its own, at once."""
+    tree: Path = ROOT
+    """The folder holding katas/ and solutions/ (not in kata.toml): this repository, or a tree
+    of katas the engine's own tests are made of."""
 
     @property
     def number(self) -> int:
@@ -108,11 +111,11 @@ class Kata:
 
     @property
     def path(self) -> Path:
-        return KATAS / self.folder
+        return self.tree / "katas" / self.folder
 
     @property
     def solution_path(self) -> Path:
-        return SOLUTIONS / self.folder
+        return self.tree / "solutions" / self.folder
 
     @property
     def max_score(self) -> float:
@@ -163,12 +166,12 @@ def load_kata(folder: Path) -> Kata:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise KataFormatError(f"{where}: cannot be read ({error})") from None
     try:
-        return parse(folder.name, data)
+        return parse(folder.name, data, folder.resolve().parent.parent)
     except (KeyError, TypeError, ValueError) as error:
         raise KataFormatError(f"{where}: {describe(error)}") from None
 
 
-def parse(folder: str, data: dict[str, Any]) -> Kata:
+def parse(folder: str, data: dict[str, Any], tree: Path = ROOT) -> Kata:
     version = data.get("format_version")
     if version != FORMAT_VERSION:
         raise ValueError(f"format_version is {version!r}; this grader reads {FORMAT_VERSION}")
@@ -207,6 +210,7 @@ def parse(folder: str, data: dict[str, Any]) -> Kata:
         timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
         memory_mb=int(data.get("memory_mb", DEFAULT_MEMORY_MB)),
         parallel_tasks=bool(data.get("parallel_tasks", False)),
+        tree=tree,
     )
 
 

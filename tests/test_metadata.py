@@ -14,7 +14,7 @@ from graders.score import expected_tests
 
 KATAS = load_catalog()
 README_PATH = re.compile(
-    r"`((?:katas|solutions|graders|tests)/[\w./-]+|noxfile\.py|pyproject\.toml|\.ci/run)`"
+    r"`((?:katas|solutions|graders|tests|tools)/[\w./-]+|noxfile\.py|pyproject\.toml|\.ci/run)`"
 )
 by_folder = pytest.mark.parametrize("kata", KATAS, ids=lambda k: k.folder)
 
