@@ -17,8 +17,8 @@ def explain(crash: str, text: str) -> str:
     kind, _, message = crash.partition(": ")
     if kind.endswith("remote.AppError"):  # the learner's app, in its own process, said this
         return first_line(message)
-    if kind == "MemoryError" or "MemoryError" in message.split(":", 1)[0]:
-        return "your code ran out of memory: it used more than its limit (a list or a loop that never ends?)"
+    if kind == "MemoryError":
+        return f"your code needed more memory than it may use{learner_location(text)}"
     if kind == "AssertionError" or crash.startswith("assert "):
         said = message if kind == "AssertionError" else crash
         return first_line(said.split("\nassert ")[0]) or first_line(said)

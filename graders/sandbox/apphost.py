@@ -36,7 +36,7 @@ def serve(job: dict[str, Any], events: Events) -> None:
     directory = Path(job["directory"])
     sys.path.insert(0, str(directory))
     os.chdir(job["work"])
-    if not preflight(job["modules"], directory, events):
+    if preflight(job["modules"], directory, events) is None:
         events.emit("job_end")
         return
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

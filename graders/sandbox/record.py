@@ -83,10 +83,20 @@ def raised(exc: BaseException, folder: str | None = None) -> str:
         and not os.path.basename(frame.filename).startswith("test_")
     ]
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, MemoryError):
+        text = f"MemoryError: it needed more than the {memory_limit()} MiB it may use"
     text = " ".join(text.split())[:200]
     if mine:
         text += f" ({os.path.basename(mine[-1].filename)}, line {mine[-1].lineno})"
     return text
+
+
+def memory_limit() -> int:
+    """The address space this process may use, in MiB (0: no limit)."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return 0 if soft == resource.RLIM_INFINITY else soft >> 20
 
 
 def remember(request: Any, response: Any) -> None:

@@ -26,6 +26,7 @@ from graders.sandbox import record
 
 PYPROJECT = Path(__file__).resolve().parent.parent.parent / "pyproject.toml"
 OUTPUT_LIMIT = 400
+FRESH_LIMIT = 1.0  # seconds of import above which each test does not import the modules again
 
 
 class Events:
@@ -82,8 +83,11 @@ class Reporter:
         )
 
 
-def preflight(modules: list[str], directory: Path, events: Events) -> bool:
-    """Import the learner's modules once, so a broken one is named with its file and line."""
+def preflight(modules: list[str], directory: Path, events: Events) -> float | None:
+    """Import the learner's modules once, so a broken one is named with its file and line.
+
+    The seconds it took, or None when an import failed (and the event says how).
+    """
     started = time.monotonic()
     for name in modules:
         try:
@@ -91,7 +95,7 @@ def preflight(modules: list[str], directory: Path, events: Events) -> bool:
         except SyntaxError as error:
             where = f"{Path(error.filename or name).name}, line {error.lineno}"
             events.emit("import_error", message=f"{where}: {error.msg}")
-            return False
+            return None
         except BaseException as error:  # SystemExit too: the learner's code is not ours to trust
             frames = [
                 frame
@@ -104,9 +108,10 @@ def preflight(modules: list[str], directory: Path, events: Events) -> bool:
             kind = type(error).__name__
             detail = f"{kind}: {error}" if str(error) else kind
             events.emit("import_error", message=f"{where}{detail}")
-            return False
-    events.emit("imported", seconds=round(time.monotonic() - started, 3))
-    return True
+            return None
+    seconds = round(time.monotonic() - started, 3)
+    events.emit("imported", seconds=seconds)
+    return seconds
 
 
 def pytest_args(tests: list[str], directory: str, extra: list[str]) -> list[str]:
@@ -137,11 +142,14 @@ def run_job(job: dict[str, Any], stream: TextIO) -> None:
         plugins.append(remote.install(job["app"]))
     else:
         sys.path.insert(0, str(directory))
-        if job["fresh_imports"]:  # each test gets a new copy, as a verified test gets a process
-            os.environ[fresh_imports.ASKED] = ",".join(job["modules"])
-        if not preflight(job["modules"], directory, events):
+        seconds = preflight(job["modules"], directory, events)
+        if seconds is None:
             events.emit("job_end")  # nothing to test: the score says why
             return
+        # Each test gets a new copy, as a verified test gets a process; not when importing is
+        # slow, or every test would pay for it against its timeout.
+        if job["fresh_imports"] and seconds < FRESH_LIMIT:
+            os.environ[fresh_imports.ASKED] = ",".join(job["modules"])
     # A learner's deprecated call is shown, not a failed test; the solutions are held to more.
     extra = [] if job["strict_warnings"] else ["-W", "default"]
     if job["stop_at_first_failure"]:

@@ -23,6 +23,7 @@ def test_item_three_is_the_nib(client):
 def test_an_unknown_item_is_404(client):
     response = client.get("/items/99")
     assert response.status_code == 404, f"GET /items/99 → {response.status_code}, expected 404"
+    assert response.json() == {"detail": "Item not found"}, f"GET /items/99 → {response.json()}"
 
 
 @pytest.mark.task(2)

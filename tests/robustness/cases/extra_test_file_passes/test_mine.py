@@ -1,0 +1,2 @@
+def test_free_points():
+    assert True
