@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import jsonschema
@@ -218,3 +219,78 @@ def test_the_workflow_calls_our_ci_command_and_keeps_the_files() -> None:
         action.startswith(("actions/checkout", "actions/setup-python", "actions/upload-artifact"))
         for action in uses
     ), f"only GitHub's own actions, no classroom autograder: {uses}"
+
+
+HOSTILE = {
+    # Appends `raise SystemExit` to every classmate's code it can find: laid out or handed in.
+    "eve": "import glob\n"
+    "for _path in glob.glob('/dev/shm/graders-*/boxes/*/app/app.py') + glob.glob('/tmp/graders-*/boxes/*/app/app.py') + glob.glob('{submissions}/*/app.py'):\n"
+    "    try:\n"
+    "        open(_path, 'a').write('\\nraise SystemExit\\n')\n"
+    "    except OSError:\n"
+    "        pass\n",
+    # Forges every report of the process it runs in.
+    "mal": "import _pytest.reports as _r\n_made = _r.TestReport.__init__\n"
+    "def _passed(self, *a, **k):\n    _made(self, *a, **k)\n    self.outcome, self.longrepr = 'passed', None\n"
+    "_r.TestReport.__init__ = _passed\n",
+    # Leaves a daemon that rewrites the gradebook after the batch.
+    "dan": "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+    "        for _ in range(60):\n            time.sleep(0.1)\n"
+    "            try:\n                open('{out}/gradebook.csv', 'w').write('dan,10\\n')\n"
+    "            except OSError:\n                pass\n    os._exit(0)\n",
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_class(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, bytes]]:
+    """Two honest students, a stub, and three hostile ones, graded with --verified-only."""
+    root = tmp_path_factory.mktemp("hostile")
+    submissions, out = root / "submissions", root / "out"
+    files = {"ada": SOLUTION, "bo": STUB}
+    files |= {name: code + STUB for name, code in HOSTILE.items()}
+    for name, text in files.items():
+        (submissions / name).mkdir(parents=True)
+        text = text.replace("{submissions}", str(submissions)).replace("{out}", str(out))
+        (submissions / name / "app.py").write_text(text)
+    (submissions / "zoe").mkdir()
+    (submissions / "zoe" / "app.py").write_text(SOLUTION)
+    handed_in = {p.parent.name: p.read_bytes() for p in submissions.glob("*/app.py")}
+    done = graders(
+        "batch", str(submissions), "--kata", "1", "--out", str(out), "--verified-only",
+        "--timeout", "3",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    time.sleep(1)  # long enough for a daemon that outlived the batch to write
+    return submissions, out, handed_in
+
+
+def test_batch_gives_honest_grades_beside_hostile_submissions(
+    hostile_class: tuple[Path, Path, dict[str, bytes]],
+) -> None:
+    submissions, out, handed_in = hostile_class
+    rows = {
+        row.split(",")[0]: row.split(",")
+        for row in (out / "gradebook.csv").read_text().splitlines()[1:]
+    }
+    assert sorted(rows) == ["ada", "bo", "dan", "eve", "mal", "zoe"], "the gradebook is ours, whole"
+    header = (out / "gradebook.csv").read_text().splitlines()[0].split(",")
+    total = header.index("total")
+    verified = header.index("verified")
+    assert rows["ada"][total] == rows["zoe"][total] == rows["ada"][verified], (
+        "the honest ones keep every verified point"
+    )
+    assert float(rows["ada"][total]) >= 9, "kata 01 is graded over HTTP but for a white-box test"
+    for name in HOSTILE:  # each earns what its honest HTTP behaviour (the stub's) earns
+        assert rows[name][total] == rows["bo"][total], f"{name}: {rows[name]}"
+    now = {p.parent.name: p.read_bytes() for p in submissions.glob("*/app.py")}
+    assert now == handed_in, "no submission's files were changed in the submissions folder"
+
+
+def test_batch_leaves_nothing_running_or_written_outside(
+    hostile_class: tuple[Path, Path, dict[str, bytes]],
+) -> None:
+    submissions, out, _ = hostile_class
+    assert sorted(p.name for p in out.iterdir()) == ["gradebook.csv", "gradebook.md", "results"]
+    assert not [p for p in Path("/proc").glob("[0-9]*") if "{out}/gradebook" in str(p)]
+    for line in (out / "gradebook.csv").read_text().splitlines():
+        assert not line.startswith("dan,10"), "a daemon rewrote the gradebook"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -229,3 +230,28 @@ def test_grading_folders_stay_in_the_temporary_folder_otherwise(
     else:
         monkeypatch.setattr(workspace, "MEMORY", tmp_path / "missing")
     assert workspace.scratch_parent() is None
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_one_signal_stops_a_grade_at_once_and_leaves_nothing(tmp_path: Path, signum: int) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    hanging = SOLUTION.replace(LOOKUP, "    while True:\n        pass\n" + LOOKUP)
+    folder = submission(FIRST, tmp_path / "hanging", {"app.py": hanging})
+    env = {**os.environ, "GRADERS_PROGRESS": str(tmp_path / "p.json"), "TMPDIR": str(scratch)}
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "graders", "grade", FIRST.slug, "--path", str(folder)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not processes_of(scratch) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_of(scratch), "grading never started"
+    time.sleep(0.5)  # a test is hanging now
+    sent = time.monotonic()
+    grader.send_signal(signum)
+    _, said = grader.communicate(timeout=20)
+    assert time.monotonic() - sent < 5, "one signal stops the grade within seconds"
+    assert grader.returncode == 130 and "stopped" in said, said
+    assert not processes_of(scratch), "a job process outlived the grade"
+    assert not list(scratch.glob("graders-*")), "the grading folders are removed"

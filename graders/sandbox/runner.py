@@ -321,12 +321,12 @@ class Supervisor:
                 stop = timed_out(limit, running is not None)
             elif log.stat().st_size > LOG_LIMIT or events.stat().st_size > LOG_LIMIT:
                 stop = "printed more than 20 MB, so grading stopped it"
+            if stop and self.shared.stopping.is_set():
+                report.ended, report.problem = time.monotonic(), stop
+                return False  # closing the servers kills every job at once
             if stop:
                 self.end(server, key)
-                if self.shared.stopping.is_set():
-                    report.ended, report.problem = time.monotonic(), stop
-                else:
-                    self.give_up(report, running, stop)
+                self.give_up(report, running, stop)
                 return False
             time.sleep(POLL)
 
@@ -388,7 +388,8 @@ class Supervisor:
             if layout.pending > 0:
                 return
         hosting = self.shared.hosts.pop(id(layout), None)
-        if hosting is not None and hosting.server is not None and hosting.key:
+        stopping = self.shared.stopping.is_set()  # then closing the servers kills the host
+        if hosting is not None and hosting.server is not None and hosting.key and not stopping:
             self.end(hosting.server, hosting.key)
         layout.tampered = tampering(layout)
         workspace.remove(layout.root)
