@@ -289,8 +289,7 @@ def test_batch_gives_honest_grades_beside_hostile_submissions(
 def test_batch_leaves_nothing_running_or_written_outside(
     hostile_class: tuple[Path, Path, dict[str, bytes]],
 ) -> None:
-    submissions, out, _ = hostile_class
+    _, out, _ = hostile_class
     assert sorted(p.name for p in out.iterdir()) == ["gradebook.csv", "gradebook.md", "results"]
-    assert not [p for p in Path("/proc").glob("[0-9]*") if "{out}/gradebook" in str(p)]
     for line in (out / "gradebook.csv").read_text().splitlines():
         assert not line.startswith("dan,10"), "a daemon rewrote the gradebook"
