@@ -1,4 +1,10 @@
+# /// script
+# dependencies = ["nox>=2025.2.9", "uv"]
+# ///
 """The commands of the FastAPI interview katas. Grading logic lives in graders/; this file only calls it.
+
+Run it with nox installed (`python -m pip install nox uv`), or with nothing but uv:
+`uv run noxfile.py -s first_steps` (uv reads the header above and brings nox along).
 
 nox                        your progress on every kata
 nox -s first_steps         grade one kata (each kata has a session named by its slug)
@@ -23,6 +29,7 @@ nox.options.reuse_venv = "yes"
 nox.options.sessions = ["progress"]
 # verify runs on each supported Python that is installed and skips the others, on CI too.
 nox.options.error_on_missing_interpreters = False
+nox.options.download_python = "never"  # use the Pythons installed here; never fetch one
 
 ROOT = Path(__file__).resolve().parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
@@ -78,90 +85,38 @@ def graders(session: nox.Session, *args: str) -> None:
     session.run(grader_python(session), "-m", "graders", *args, external=True)
 
 
-@nox.session(venv_backend="none")
-def progress(session: nox.Session) -> None:
-    """Show every kata with tasks passed, score and what to do next (the default session)."""
-    graders(session, "progress", *session.posargs)
+# The sessions that hand their arguments to `python -m graders <command>`: name, command, and
+# the line `nox -l` shows. `progress` is the default session; every other one is asked for by name.
+COMMANDS = [
+    ("progress", "progress", "Show every kata with tasks passed, score and what to do next (the default session)."),
+    ("grade", "grade", "Grade one kata: nox -s grade -- <kata> [--solution | --path DIR] [--json F] [--junit F] [-v]."),
+    ("hint", "hint", "The next hint for a kata's first failing task: nox -s hint -- <kata> [task]."),
+    ("watch", "watch", "Grade again on every save: nox -s watch -- [<kata>] (default: the first unfinished)."),
+    ("compare", "compare", "Your files beside the reference solution: nox -s compare -- <kata> [--force]."),
+    ("reset", "reset", "Restore a kata's stub after backing up your files: nox -s reset -- <kata> [--list | --restore NAME]."),
+    ("serve", "serve", "Run your app for a kata on http://127.0.0.1:8000, reloading on save: nox -s serve -- <kata>."),
+    ("quiz", "quiz", "A few questions on a kata's interview topic: nox -s quiz -- <kata> [--answers a,b,c]."),
+    ("interview", "interview", "A mock interview with spaced repetition: nox -s interview -- [<kata>] [--due] [--answers FILE]."),
+    ("batch", "batch", "Grade a folder of submissions: nox -s batch -- SUBMISSIONS_DIR --kata <kata> --out DIR."),
+    ("ci", "ci", "Grade every kata for a CI job: result files and a Markdown summary (nox -s ci -- --out DIR)."),
+    ("solutions", "solutions", "Grade every kata against its reference solution; fails unless all pass."),
+]  # fmt: skip
+# Each kata has a session named by its slug: nox -s first_steps.
+COMMANDS += [(f[3:], f"grade {f}", f"Grade your code for kata {f}.") for f in KATAS]
 
 
-@nox.session(venv_backend="none", default=False)
-def grade(session: nox.Session) -> None:
-    """Grade one kata: nox -s grade -- <kata> [--solution | --path DIR] [--json F] [--junit F] [-v]."""
-    graders(session, "grade", *session.posargs)
-
-
-@nox.session(venv_backend="none", default=False)
-def hint(session: nox.Session) -> None:
-    """The next hint for a kata's first failing task: nox -s hint -- <kata> [task]."""
-    graders(session, "hint", *session.posargs)
-
-
-@nox.session(venv_backend="none", default=False)
-def watch(session: nox.Session) -> None:
-    """Grade again on every save: nox -s watch -- [<kata>] (default: the first unfinished)."""
-    graders(session, "watch", *session.posargs)
-
-
-@nox.session(venv_backend="none", default=False)
-def compare(session: nox.Session) -> None:
-    """Your files beside the reference solution: nox -s compare -- <kata> [--force]."""
-    graders(session, "compare", *session.posargs)
-
-
-@nox.session(venv_backend="none", default=False)
-def reset(session: nox.Session) -> None:
-    """Restore a kata's stub after backing up your files: nox -s reset -- <kata> [--list | --restore NAME]."""
-    graders(session, "reset", *session.posargs)
-
-
-@nox.session(venv_backend="none", default=False)
-def serve(session: nox.Session) -> None:
-    """Run your app for a kata on http://127.0.0.1:8000, reloading on save: nox -s serve -- <kata>."""
-    graders(session, "serve", *session.posargs)
-
-
-@nox.session(venv_backend="none", default=False)
-def quiz(session: nox.Session) -> None:
-    """A few questions on a kata's interview topic: nox -s quiz -- <kata> [--answers a,b,c]."""
-    graders(session, "quiz", *session.posargs)
-
-
-@nox.session(venv_backend="none", default=False)
-def interview(session: nox.Session) -> None:
-    """A mock interview with spaced repetition: nox -s interview -- [<kata>] [--due] [--answers FILE]."""
-    graders(session, "interview", *session.posargs)
-
-
-@nox.session(venv_backend="none", default=False)
-def batch(session: nox.Session) -> None:
-    """Grade a folder of submissions: nox -s batch -- SUBMISSIONS_DIR --kata <kata> --out DIR."""
-    graders(session, "batch", *session.posargs)
-
-
-@nox.session(venv_backend="none", default=False)
-def ci(session: nox.Session) -> None:
-    """Grade every kata for a CI job: result files and a Markdown summary (nox -s ci -- --out DIR)."""
-    graders(session, "ci", *session.posargs)
-
-
-@nox.session(venv_backend="none", default=False)
-def solutions(session: nox.Session) -> None:
-    """Grade every kata against its reference solution; fails unless all pass."""
-    graders(session, "solutions", *session.posargs)
-
-
-def kata_session(folder: str) -> None:
-    slug = folder[3:]
+def forward(name: str, command: str, doc: str) -> None:
+    """Declare the session `name`, which runs `python -m graders <command> <its arguments>`."""
 
     def session_function(session: nox.Session) -> None:
-        graders(session, "grade", folder, *session.posargs)
+        graders(session, *command.split(), *session.posargs)
 
-    session_function.__doc__ = f"Grade your code for kata {folder}."
-    nox.session(session_function, name=slug, venv_backend="none", default=False)
+    session_function.__doc__ = doc
+    nox.session(session_function, name=name, venv_backend="none", default=name == "progress")
 
 
-for _folder in KATAS:
-    kata_session(_folder)
+for _name, _command, _doc in COMMANDS:
+    forward(_name, _command, _doc)
 
 
 @nox.session(python=PYTHONS, default=False)
@@ -203,4 +158,8 @@ def mutation(session: nox.Session) -> None:
 @nox.session(venv_backend="none", default=False)
 def bench(session: nox.Session) -> None:
     """Measure grading speed and print the ratios the targets are set on."""
-    session.run(grader_python(session), "-m", "graders.bench", *session.posargs, external=True)
+    session.run(grader_python(session), "-m", "tools.bench", *session.posargs, external=True)
+
+
+if __name__ == "__main__":
+    nox.main()
