@@ -129,9 +129,7 @@ def verify(session: nox.Session) -> None:
 @nox.session(default=False)
 def lint(session: nox.Session) -> None:
     """Check style with ruff and types with mypy (the engine is fully typed)."""
-    session.install(
-        *nox.project.dependency_groups(PYPROJECT, "lint", "grader", "mutation"), env=COMPILED
-    )
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint", "dev"), env=COMPILED)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")

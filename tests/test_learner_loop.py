@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -37,8 +38,9 @@ def env(tmp_path: Path) -> dict[str, str]:
     return {"GRADERS_PROGRESS": str(tmp_path / "progress.json")}
 
 
-def stored(env: dict[str, str]) -> dict:
-    return json.loads(Path(env["GRADERS_PROGRESS"]).read_text())
+def stored(env: dict[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(Path(env["GRADERS_PROGRESS"]).read_text())
+    return data
 
 
 def test_hint_ladder_climbs_one_level_a_call_and_is_recorded(env: dict[str, str]) -> None:
@@ -216,9 +218,12 @@ class Lines:
         self.seen: list[str] = []
         assert process.stdout is not None
         stream = process.stdout
-        threading.Thread(
-            target=lambda: [self.queue.put(line) for line in stream], daemon=True
-        ).start()
+
+        def pump() -> None:
+            for line in stream:
+                self.queue.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
 
     def wait_for(self, marker: str, limit: float = 60) -> None:
         deadline = time.monotonic() + limit

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import difflib
 import re
+from pathlib import Path
 
 import pytest
 
@@ -108,7 +109,7 @@ def test_readme_has_the_question_tasks_and_follow_ups(kata: Kata) -> None:
     [ROOT / "README.md", *[kata.path / "README.md" for kata in KATAS]],
     ids=lambda p: str(p.relative_to(ROOT)),
 )
-def test_readmes_name_only_paths_that_exist(readme) -> None:
+def test_readmes_name_only_paths_that_exist(readme: Path) -> None:
     text = readme.read_text(encoding="utf-8")
     missing = [
         found

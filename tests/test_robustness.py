@@ -209,7 +209,7 @@ def unsandboxed(tmp_path_factory: pytest.TempPathFactory, world: World) -> Itera
 def check(case: Case, grade: KataGrade, before: dict[str, str], world: World) -> None:
     """Everything `case` expects of its grade and of the machine afterwards."""
     said = f"{case.name} ({case.about}): {grade.status} {grade.score:g}, {grade.message}"
-    expect = {
+    expect: dict[str, Any] = {
         key: world.fill(value) if isinstance(value, str) else value
         for key, value in case.expect.items()
     }
