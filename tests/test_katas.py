@@ -22,6 +22,11 @@ def near_misses(kata: Kata) -> list[Path]:
     return sorted((NEAR_MISSES / kata.folder).glob("task*.diff"))
 
 
+def alternatives(kata: Kata) -> list[Path]:
+    """Other reference solutions of the kata (another library stack, another test style)."""
+    return sorted(p for p in (kata.solution_path / "alternatives").glob("*") if p.is_dir())
+
+
 def near_miss_folder(kata: Kata, miss: Path, root: Path) -> Path:
     """The submission a near miss stands for: the reference solution with the diff applied."""
     solution = {path.name: path.read_bytes() for path in kata.solution_path.glob("*.py")}
@@ -44,6 +49,9 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], K
         for miss in near_misses(kata):
             requests.append(Request(kata, "path", near_miss_folder(kata, miss, root)))
             keys.append((kata.folder, miss.stem))
+        for other in alternatives(kata):
+            requests.append(Request(kata, "path", other))
+            keys.append((kata.folder, f"alternative {other.name}"))
     return dict(zip(keys, graded(requests), strict=True))
 
 
@@ -60,13 +68,26 @@ def test_solution_passes_every_test(kata: Kata, results: dict[tuple[str, str], K
 
 
 @pytest.mark.parametrize("kata", KATAS, ids=lambda k: k.folder)
-def test_stub_fails_every_task(kata: Kata, results: dict[tuple[str, str], KataGrade]) -> None:
+def test_stub_scores_exactly_zero(kata: Kata, results: dict[tuple[str, str], KataGrade]) -> None:
     result = results[(kata.folder, "stub")]
     assert result.status == "fail", (
         f"{kata.folder} stub should fail, not {result.status}: {result.message}"
     )
-    already = [task.id for task in kata.tasks if result.task_passed(task.id)]
-    assert not already, f"{kata.folder}: the stub already passes task(s) {already}"
+    free = [f"{t.name} (task {t.task_id})" for t in result.tests if t.score]
+    assert result.score == 0, f"{kata.folder}: the stub already earns points from {free}"
+
+
+@pytest.mark.parametrize(
+    ("kata", "other"),
+    [(kata, other) for kata in KATAS for other in alternatives(kata)],
+    ids=lambda value: value.folder if isinstance(value, Kata) else value.name,
+)
+def test_every_alternative_solution_passes(
+    kata: Kata, other: Path, results: dict[tuple[str, str], KataGrade]
+) -> None:
+    result = results[(kata.folder, f"alternative {other.name}")]
+    assert result.status == "pass", f"{kata.folder} alternative {other.name}:\n{failures(result)}"
+    assert result.score == pytest.approx(kata.max_score)
 
 
 @pytest.mark.parametrize("kata", KATAS, ids=lambda k: k.folder)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from graders import patch, pristine
+from graders import interview, patch, pristine
 from graders.catalog import ROOT, Kata, load_catalog
 from graders.score import expected_tests
 
@@ -134,6 +134,36 @@ def test_quiz_has_three_to_five_answerable_questions(kata: Kata) -> None:
         assert 3 <= len(choices) <= 5 and len(set(choices)) == len(choices), f"question {number}"
         assert question.answer in question.letters, f"question {number}: bad answer letter"
         assert question.question.strip() and question.explanation.strip(), f"question {number}"
+
+
+@by_folder
+def test_quiz_answers_are_not_given_away_by_their_length(kata: Kata) -> None:
+    longest = [
+        number
+        for number, q in enumerate(kata.quiz, start=1)
+        if sorted(map(len, q.choices))[-1] == len(q.choices[q.letters.index(q.answer)])
+        and sorted(map(len, q.choices))[-2] < len(q.choices[q.letters.index(q.answer)])
+    ]
+    assert len(longest) * 2 <= len(kata.quiz), (
+        f"{kata.folder}: in questions {longest} the right answer is the longest choice; "
+        "at most half of a quiz may be answered by picking the longest"
+    )
+
+
+@by_folder
+def test_every_interview_question_has_a_model_answer(kata: Kata) -> None:
+    questions = interview.load_questions(kata)  # checks the file: key points, answer, a pointer
+    readme = (kata.path / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"^## Follow-up questions\n(.*?)(?=^## |\Z)", readme, re.M | re.S)
+    assert section, f"{kata.folder}/README.md has no '## Follow-up questions' section"
+    listed = [
+        " ".join(item.split()) for item in re.findall(r"^- (.*(?:\n  .*)*)", section.group(1), re.M)
+    ]
+    answered = [" ".join(q.text.split()) for q in questions]
+    assert answered == [kata.question, *listed], (
+        f"solutions/{kata.folder}/interview.toml answers {answered[1:]}, "
+        f"the README asks {listed}: the same follow-ups, in the same order"
+    )
 
 
 @by_folder
