@@ -81,6 +81,9 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     comparing = command("compare", "your files beside the reference solution")
     comparing.add_argument("kata")
     comparing.add_argument("--force", action="store_true", help="show it before the kata passes")
+    comparing.add_argument(
+        "--alternative", metavar="NAME", help="compare with another reference solution"
+    )
 
     resetting = command("reset", "restore a kata's stub after backing up your files")
     resetting.add_argument("kata")
@@ -243,7 +246,7 @@ def compare_command(args: argparse.Namespace, console: Console) -> int:
     kata = find(args.kata, load_catalog())
     from graders import compare  # here, not above: syntax highlighting loads Pygments
 
-    return compare.run(kata, console, args.force)
+    return compare.run(kata, console, args.force, args.alternative)
 
 
 def reset_command(args: argparse.Namespace, console: Console) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from graders import patch, workspace
+from graders import compare, patch, workspace
 from graders.catalog import Kata, load_catalog
 from graders.score import KataGrade
 from graders.vocabulary import Request
@@ -24,7 +24,7 @@ def near_misses(kata: Kata) -> list[Path]:
 
 def alternatives(kata: Kata) -> list[Path]:
     """Other reference solutions of the kata (another library stack, another test style)."""
-    return sorted(p for p in (kata.solution_path / "alternatives").glob("*") if p.is_dir())
+    return list(compare.alternatives(kata).values())
 
 
 def near_miss_folder(kata: Kata, miss: Path, root: Path) -> Path:
