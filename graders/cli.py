@@ -219,7 +219,7 @@ def solutions_command(args: argparse.Namespace, console: Console) -> int:
 def progress_command(args: argparse.Namespace, console: Console) -> int:
     katas = load_catalog()
     console.print(f"[dim]grading your code for {len(katas)} katas…[/]")
-    results = grade_many([Request(kata) for kata in katas])
+    results = grade_many([Request(kata) for kata in katas], cached=True)
     for result in results:
         progress.record_grade(result)
     report.progress_table(results, progress.load(), console, interview.backlog(katas, console))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from graders import pristine, workspace
+from graders import cache, pristine, workspace
 from graders.catalog import Kata
-from graders.plan import Plan, expected_of, plan
+from graders.plan import Plan, expected_of, plan, read
 from graders.sandbox import Box, JobReport, isolation_here, run_jobs
 from graders.score import Expected, KataGrade, TestGrade, score_app_kata, score_tests_kata
 from graders.vocabulary import Isolation, Request, Status
@@ -20,21 +20,35 @@ def grade_many(
     tests_from: str | None = None,
     isolate: bool = False,
     verified_only: bool = False,
+    cached: bool = False,
 ) -> list[KataGrade]:
     """Grade several katas or submissions at once, their jobs spread over the worker processes.
 
     `isolate` gives every request a sandbox of its own (for submissions from different people);
     otherwise one sandbox holds them all. `verified_only` counts no self-reported points.
+    `cached` reads back the grade of a kata whose inputs have not changed (graders.cache).
     """
     isolation, why = isolation_here()
     root = workspace.new_root()
     try:
         shared = None if isolate else Box("shared", root / "boxes")
-        plans = [plan(r, index, root, shared, tests_from) for index, r in enumerate(requests)]
-        jobs = [job for p in plans for job in p.jobs]
+        inputs = [read(request, tests_from) for request in requests]
+        keys = [cache.key(i, isolation) if cached else None for i in inputs]
+        kept = [
+            cache.load(i.request.kata, k) if k else None for i, k in zip(inputs, keys, strict=True)
+        ]
+        plans = [
+            plan(i, index, root, shared) if hit is None else None
+            for index, (i, hit) in enumerate(zip(inputs, kept, strict=True))
+        ]
+        jobs = [job for p in plans if p is not None for job in p.jobs]
         reports = run_jobs(jobs, workers, isolate, isolation, root)
         grades = []
-        for p in plans:
+        for p, k, hit in zip(plans, keys, kept, strict=True):
+            if p is None:
+                assert hit is not None
+                grades.append(hit)
+                continue
             mine = [r for r in reports if any(r.job is job for job in p.jobs)]
             wall = max((r.ended for r in mine), default=0) - min((r.began for r in mine), default=0)
             grade = score(p, mine, wall, isolation, verified_only)
@@ -42,6 +56,8 @@ def grade_many(
                 grade.notes.append(
                     f"not sandboxed: {why}; your code can read your files and use the network"
                 )
+            if k is not None and grade.status != "error":
+                cache.store(grade, k)
             grades.append(grade)
         return grades
     finally:

@@ -26,6 +26,17 @@ from graders.score import Expected, expected_tests
 from graders.vocabulary import Request
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a request is graded with, read once: the learner's files and the official ones."""
+
+    request: Request
+    learner: dict[str, bytes]
+    official: dict[str, bytes]
+    notes: list[str]
+    void: str = ""  # why it cannot be graded at all, if it cannot
+
+
 @dataclass
 class Plan:
     """The jobs of one request, the tests expected of them, and notes for the learner."""
@@ -34,7 +45,7 @@ class Plan:
     jobs: list[Job]
     expected: list[Expected]
     notes: list[str]
-    void: str = ""  # why it cannot be graded at all, if it cannot
+    void: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,20 +83,26 @@ class Folders:
         return self.box / f"variant-{name}"
 
 
-def plan(request: Request, index: int, root: Path, box: Box | None, tests_from: str | None) -> Plan:
-    """The plan for `request`; its folders go under `root`, its jobs into `box` (None: its own)."""
-    kata = request.kata
-    name = f"{index:03d}-{kata.slug}"
-    folders = Folders(root / "trusted" / name, root / "boxes" / name)
-    learner = workspace.learner_sources(kata, request.source)
+def read(request: Request, tests_from: str | None) -> Inputs:
+    """The files `request` is graded with (a learner's folder without them is a usage error)."""
+    learner = workspace.learner_sources(request.kata, request.source)
     try:
-        official, notes = pristine.official_files(kata, tests_from)
+        official, notes = pristine.official_files(request.kata, tests_from)
     except pristine.TamperedError as error:
-        return Plan(request, [], [], [], void=str(error))
+        return Inputs(request, learner, {}, [], void=str(error))
+    return Inputs(request, learner, official, notes)
+
+
+def plan(inputs: Inputs, index: int, root: Path, box: Box | None) -> Plan:
+    """The plan for grading `inputs`; its folders go under `root`, its jobs into `box` (None: its own)."""
+    request = inputs.request
+    if inputs.void:
+        return Plan(request, [], [], [], void=inputs.void)
+    name = f"{index:03d}-{request.kata.slug}"
+    folders = Folders(root / "trusted" / name, root / "boxes" / name)
     box = box or Box(name, folders.box)
-    if kata.grades == "app":
-        return app_plan(request, name, folders, box, learner, official, notes)
-    return tests_plan(request, name, folders, box, learner, official, notes)
+    made = app_plan if request.kata.grades == "app" else tests_plan
+    return made(request, name, folders, box, inputs.learner, inputs.official, list(inputs.notes))
 
 
 def app_plan(
@@ -105,7 +122,6 @@ def app_plan(
     if white_box:
         files[folders.whitebox] = {**learner, **official}
     sealed = (folders.app, folders.whitebox) if white_box else (folders.app,)
-    box.readonly += sealed
     host = Host(folders.app, modules, folders.shared / "host.sock", folders.work, kata.memory_mb)
     layout = Layout(
         folders.box, files, sealed, host if not all(e.white_box for e in expected) else None
@@ -170,7 +186,6 @@ def tests_plan(
     sealed = tuple(
         folder for folder in files if folder == folders.given or folder.name.startswith("variant-")
     )
-    box.readonly += sealed
     layout = Layout(folders.box, files, sealed)
 
     def job(key: str, directory: Path, variant: str | None = None) -> Job:

@@ -69,6 +69,7 @@ class KataGrade:
     duration: float = 0.0
     log: str = ""
     isolation: Isolation = "none"
+    cached: bool = False  # read back from .learner/grades/: nothing it grades has changed
 
     def task_passed(self, task_id: int) -> bool:
         mine = [test for test in self.tests if test.task_id == task_id]

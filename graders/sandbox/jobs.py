@@ -42,7 +42,6 @@ class Box:
 
     key: str
     root: Path
-    readonly: list[Path] = field(default_factory=list)  # below root: readable, not writable
 
 
 @dataclass(eq=False)

@@ -90,6 +90,7 @@ def run_jobs(
         if not isolate:  # one box sees every request's folders: they exist before it starts
             for layout in {id(job.layout): job.layout for job in jobs}.values():
                 lay_out(layout)
+            run.start_servers(jobs)  # both warm up while the first jobs are handed out
         supervisors = [Supervisor(solo(unit), run) for unit in sleepy]
         supervisors += [Supervisor(work, run) for _ in range(count)]
         with ThreadPoolExecutor(max_workers=max(1, len(supervisors))) as pool:
@@ -131,6 +132,11 @@ class Shared:
         self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.trusted: ForkServer | None = None
+        # Inside each box, the folders of official files its jobs may read but not change.
+        self.readonly: dict[int, list[Path]] = {}
+        for job in jobs:
+            sealed = self.readonly.setdefault(id(job.box), [])
+            sealed += [folder for folder in job.layout.sealed if folder not in sealed]
         self.boxes: dict[int, ForkServer] = {}
         self.hosts: dict[int, Hosting] = {}
         self.children = processes.children()  # the grader's own, before any box started
@@ -146,13 +152,20 @@ class Shared:
                 self.trusted = ForkServer(containment, self.logs, load_plugins=True)
             return self.trusted
 
+    def start_servers(self, jobs: list[Job]) -> None:
+        """Start the fork servers these jobs will need now, so that they warm up side by side."""
+        if any(job.trusted for job in jobs):
+            self.trusted_server()
+        for box in {id(job.box): job.box for job in jobs}.values():
+            self.box_server(box, load_plugins=any(not j.trusted for j in jobs if j.box is box))
+
     def box_server(self, box: Box, load_plugins: bool) -> ForkServer:
         with self.lock:
             if id(box) not in self.boxes:
+                readonly = tuple(self.readonly.get(id(box), ()))
                 containment = Containment(
-                    self.isolation, True, (box.root,), tuple(box.readonly),
-                    box.root, box.root,
-                )  # fmt: skip
+                    self.isolation, True, (box.root,), readonly, box.root, box.root
+                )
                 self.boxes[id(box)] = ForkServer(containment, self.logs, load_plugins)
             return self.boxes[id(box)]
 

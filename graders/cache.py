@@ -1,0 +1,103 @@
+"""Grades kept for `nox` (progress): a kata whose inputs did not change is not graded again.
+
+A grade is stored under a key that hashes everything that can change it: the learner's files,
+the official files as they would be graded, the kata's kata.toml, the grader's own code and
+pyproject.toml, the installed packages and their versions, the Python version and how the code
+is contained. Any change to any of them is a different key, so a stale grade cannot be read back.
+Grades live in .learner/grades/ (git-ignored); a file that cannot be read is a miss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from graders.catalog import ROOT, Kata
+from graders.plan import Inputs
+from graders.score import KataGrade, TestGrade
+from graders.vocabulary import Isolation
+
+FORMAT = 1
+
+
+def folder() -> Path:
+    from graders.progress import path as progress_path
+
+    return progress_path().parent / "grades"
+
+
+@functools.cache
+def engine() -> str:
+    """A hash of the grader's code and configuration, and of every installed package's version."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "graders").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    digest.update((ROOT / "pyproject.toml").read_bytes())
+    digest.update("\n".join(packages()).encode())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()
+
+
+def packages() -> list[str]:
+    """Every installed package with its version, from the names of the .dist-info folders."""
+    found: set[str] = set()
+    for folder in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], *sys.path}:
+        with contextlib.suppress(OSError):
+            found.update(n for n in os.listdir(folder or ".") if n.endswith(".dist-info"))
+    return sorted(found)
+
+
+def key(inputs: Inputs, isolation: Isolation) -> str | None:
+    """The key of a grade, from the very bytes it grades; None: it is not to be kept."""
+    kata = inputs.request.kata
+    if inputs.void:
+        return None
+    try:
+        settings = (kata.path / "kata.toml").read_bytes()
+    except OSError:
+        return None
+    target = inputs.request.target
+    digest = hashlib.sha256(f"{FORMAT}\0{engine()}\0{isolation}\0{target}".encode())
+    for name, files in (("learner", inputs.learner), ("official", inputs.official)):
+        for file, data in sorted(files.items()):
+            digest.update(f"\0{name}:{file}:{len(data)}\0".encode() + data)
+    digest.update(b"\0kata.toml\0" + settings + "\0".join(inputs.notes).encode())
+    return digest.hexdigest()
+
+
+def load(kata: Kata, wanted: str) -> KataGrade | None:
+    try:
+        data = json.loads((folder() / f"{kata.folder}.json").read_text(encoding="utf-8"))
+        if data["key"] != wanted:
+            return None
+        grade: dict[str, Any] = data["grade"]
+        tests = [TestGrade(**test) for test in grade.pop("tests")]
+        return dataclasses.replace(KataGrade(kata=kata, tests=tests, **grade), cached=True)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def store(grade: KataGrade, wanted: str) -> None:
+    """Keep `grade` under its key, written atomically (a half-written file is never read)."""
+    fields = dataclasses.asdict(grade)
+    fields.pop("kata")
+    fields.pop("cached")
+    target = folder() / f"{grade.kata.folder}.json"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".grade-")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump({"key": wanted, "grade": fields}, stream)
+        os.replace(temporary, target)
+    except OSError:
+        pass  # a grade not kept is graded again next time
