@@ -54,7 +54,7 @@ def test_an_unchanged_kata_is_read_back_and_a_changed_one_graded_again(tree: Pat
     assert not changed.cached and changed.status == "fail", "a changed file is graded again"
 
 
-CHANGES: dict[str, Callable[[Path, pytest.MonkeyPatch], None]] = {
+CHANGES: dict[str, Callable[[Path, pytest.MonkeyPatch], object]] = {
     "a learner's file": lambda tree, _: (tree.parent / "mine" / "app.py").write_text("app = 1\n"),
     "a new module of the learner's": lambda tree, _: (tree.parent / "mine" / "util.py").write_text(
         ""
