@@ -97,6 +97,8 @@ class Kata:
     """Address space a process running the learner's code may use, in MiB."""
     parallel_tasks: bool = False
     """Tests that mostly wait on timers: run each task's tests in a job of its own, at once."""
+    slow_hint: str = ""
+    """The likely cause when a learner's test is far slower than the reference's (graders.slow)."""
     tree: Path = ROOT
     """The folder holding katas/ and solutions/ (not in kata.toml): this repository, or a tree
     of katas the engine's own tests are made of."""
@@ -210,6 +212,7 @@ def parse(folder: str, data: dict[str, Any], tree: Path = ROOT) -> Kata:
         timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
         memory_mb=int(data.get("memory_mb", DEFAULT_MEMORY_MB)),
         parallel_tasks=bool(data.get("parallel_tasks", False)),
+        slow_hint=str(data.get("slow_hint", "")),
         tree=tree,
     )
 

@@ -17,7 +17,19 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from graders import batch, ci, export, hints, interview, pristine, progress, quiz, report, reset
+from graders import (
+    batch,
+    ci,
+    export,
+    hints,
+    interview,
+    pristine,
+    progress,
+    quiz,
+    report,
+    reset,
+    slow,
+)
 from graders.catalog import UsageError, find, load_catalog
 from graders.grade import grade, grade_many
 from graders.sandbox import isolation_here
@@ -194,6 +206,7 @@ def grade_command(args: argparse.Namespace, console: Console) -> int:
     else:
         request = Request(kata, "path", args.path) if args.path else Request(kata)
     [result] = grade_many([request], tests_from=args.tests_from)
+    result.notes += slow.notes(result)
     progress.record_grade(result)
     for path, write in (
         (args.json, export.write_json),

@@ -12,6 +12,7 @@ from graders.interview import Backlog
 from graders.score import KataGrade, TestGrade
 
 MARK = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "error": "[red]✗[/]"}
+CASES_SHOWN = 8  # failing cases listed for a test; the rest are counted
 TARGET = {"learner": "your code", "solution": "the reference solution", "path": "the submission"}
 
 
@@ -40,8 +41,7 @@ def show(result: KataGrade, console: Console, verbose: bool = False, where: str 
         earned = sum(t.score for t in tests)
         status = "fail" if failing or not tests else "pass"
         shown = verbose or (task.id == focus and not result.message)
-        what = "bugs missed" if kata.grades == "tests" else "tests fail"
-        more = f"  [dim]· {len(failing)} of {len(tests)} {what}[/]" if failing and not shown else ""
+        more = f"  [dim]· {count_failing(tests, kata.grades)}[/]" if failing else ""
         console.print(
             f" {MARK[status]} Task {task.id}  {escape(task.title)}"
             f"  [dim]{points(earned)}/{points(task.points)}[/]{more}"
@@ -58,12 +58,29 @@ def show(result: KataGrade, console: Console, verbose: bool = False, where: str 
     console.print(next_step(result))
 
 
+def count_failing(tests: list[TestGrade], grades: str) -> str:
+    """`2 of 4 tests fail`, or `5 of 13 cases fail` when the tests are parametrized."""
+    if grades == "tests":
+        return f"{sum(t.status != 'pass' for t in tests)} of {len(tests)} bugs missed"
+    cases = sum(t.cases for t in tests)
+    failing = sum(len(t.failing) or (t.status != "pass") for t in tests)
+    if cases == len(tests):
+        return f"{failing} of {cases} tests fail"
+    return f"{failing} of {cases} cases fail"
+
+
 def show_tests(tests: list[TestGrade], console: Console, verbose: bool) -> None:
     replayed = False  # one request replay a task keeps the report short; -v shows every one
     for test in tests:
         console.print(f"     {MARK[test.status]} [dim]{escape(test.name)}[/]")
         if test.message:
-            console.print(f"       {escape(test.message)}")
+            first = f"{test.failing[0][0]} " if len(test.failing) > 1 else ""
+            console.print(f"       {escape(first + test.message)}")
+        for case, said in test.failing[1 : CASES_SHOWN if not verbose else None]:
+            console.print(f"       {escape(case)} {escape(said)}")
+        hidden = len(test.failing) - CASES_SHOWN
+        if hidden > 0 and not verbose:
+            console.print(f"       [dim]… and {hidden} more failing cases (-v shows them)[/]")
         for line in test.replay if verbose or not replayed else ():
             console.print(f"       [dim]{escape(line)}[/]", soft_wrap=True)
         replayed = replayed or bool(test.replay)

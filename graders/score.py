@@ -52,6 +52,10 @@ class TestGrade:
     details: str = ""
     replay: list[str] = field(default_factory=list)
     verified: bool = False
+    cases: int = 1  # the pytest nodes it ran (its parametrized cases)
+    failing: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (case id, why) of each failing one
 
 
 @dataclass
@@ -172,12 +176,26 @@ def judge(expected: Expected, job: JobReport) -> tuple[Status, str, NodeReport |
         return "error", "this test did not run (was it renamed, removed or deselected?)", None
     for run in runs:
         if run.status != "pass" or not run.finished:
-            message = explain(run.message, run.text)
-            cause = (run.exchange or {}).get("server_error")
-            if cause and cause not in message:
-                message += f" — {cause}"
-            return run.status if run.finished else "error", message, run
+            return run.status if run.finished else "error", why(run), run
     return "pass", "", runs[0]
+
+
+def why(run: NodeReport) -> str:
+    """The sentence that says why one pytest node failed."""
+    message = explain(run.message, run.text)
+    cause = (run.exchange or {}).get("server_error")
+    if cause and cause not in message:
+        message += f" — {cause}"
+    return message
+
+
+def failing_cases(expected: Expected, job: JobReport) -> list[tuple[str, str]]:
+    """(case id, why) of each parametrized case of `expected` that failed: `[HS512]`."""
+    return [
+        (nodeid.removeprefix(expected.nodeid), why(run))
+        for nodeid, run in job.nodes.items()
+        if expected.runs(nodeid) and (run.status != "pass" or not run.finished)
+    ]
 
 
 def failed(expected: Expected, job: JobReport) -> bool:
@@ -213,6 +231,8 @@ def score_app_kata(
                 details=run.text if run else job.log,
                 replay=describe(run.exchange) if run and status != "pass" else [],
                 verified=sandboxed and job.job.trusted,
+                cases=max(1, len(runs_of(item, job))),
+                failing=failing_cases(item, job) if status != "pass" else [],
             )
         )
     return grades

@@ -6,30 +6,52 @@ to the next when it passes.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, TimeoutError
 from pathlib import Path
 
 from rich.console import Console
 from watchfiles import watch as watch_files
 
-from graders import progress, report
+from graders import progress, report, slow
 from graders.catalog import Kata, load_catalog
 from graders.grade import grade
 from graders.score import KataGrade
 from graders.vocabulary import Request
 
 DEBOUNCE_MS = 50  # an editor's save is often several writes; gather them, but barely wait
+LONG = 2.0  # seconds of grading after which watch shows how long it has been running
 
 
 def check(kata: Kata, console: Console, path: Path | None, clear: bool = True) -> KataGrade:
     if clear:
         console.clear()
     console.print("[dim]checking…[/]")
-    result = grade(Request(kata, "path", path) if path else Request(kata))
+    result = timed(lambda: grade(Request(kata, "path", path) if path else Request(kata)), console)
+    result.notes += slow.notes(result)
     progress.record_grade(result)
     if clear:
         console.clear()
     report.show(result, console, where=str(path) if path else "")
     return result
+
+
+def timed(work: Callable[[], KataGrade], console: Console) -> KataGrade:
+    """Run `work`; in a terminal, once it takes a while, say how long it has been running."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(work)
+        try:
+            return future.result(timeout=LONG)
+        except TimeoutError:
+            pass
+        started = time.monotonic() - LONG
+        with console.status("still checking…") as status:
+            while True:
+                try:
+                    return future.result(timeout=1)
+                except TimeoutError:
+                    status.update(f"still checking… {time.monotonic() - started:.0f} s")
 
 
 def next_unfinished(after: Kata | None = None) -> Kata | None:
