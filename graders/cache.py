@@ -92,6 +92,7 @@ def store(grade: KataGrade, wanted: str) -> None:
     fields = dataclasses.asdict(grade)
     fields.pop("kata")
     fields.pop("cached")
+    fields.pop("review")
     target = folder() / f"{grade.kata.folder}.json"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

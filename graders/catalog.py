@@ -97,6 +97,8 @@ class Kata:
     """Address space a process running the learner's code may use, in MiB."""
     parallel_tasks: bool = False
     """Tests that mostly wait on timers: run each task's tests in a job of its own, at once."""
+    review: tuple[str, ...] = ("FAST", "ASYNC", "S")
+    """The ruff rule families of the review shown after a pass (graders.review)."""
     slow_hint: str = ""
     """The likely cause when a learner's test is far slower than the reference's (graders.slow)."""
     tree: Path = ROOT
@@ -212,6 +214,7 @@ def parse(folder: str, data: dict[str, Any], tree: Path = ROOT) -> Kata:
         timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
         memory_mb=int(data.get("memory_mb", DEFAULT_MEMORY_MB)),
         parallel_tasks=bool(data.get("parallel_tasks", False)),
+        review=tuple(str(code) for code in data.get("review", ("FAST", "ASYNC", "S"))),
         slow_hint=str(data.get("slow_hint", "")),
         tree=tree,
     )

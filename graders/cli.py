@@ -28,6 +28,7 @@ from graders import (
     quiz,
     report,
     reset,
+    review,
     slow,
 )
 from graders.catalog import UsageError, find, load_catalog
@@ -176,8 +177,15 @@ def terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def terminal_console() -> Console:
+    """Rich output for a terminal; piped into a file or a CI log, lines are never wrapped or cut."""
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True, width=10_000)
+
+
 def main(argv: list[str] | None = None) -> int:
-    console = Console(highlight=False)
+    console = terminal_console()
     signal.signal(signal.SIGTERM, terminate)
     try:
         parser, commands = build_parser()
@@ -207,6 +215,7 @@ def grade_command(args: argparse.Namespace, console: Console) -> int:
         request = Request(kata, "path", args.path) if args.path else Request(kata)
     [result] = grade_many([request], tests_from=args.tests_from)
     result.notes += slow.notes(result)
+    result.review = review.after_a_pass(result, request.source)
     progress.record_grade(result)
     for path, write in (
         (args.json, export.write_json),

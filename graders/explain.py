@@ -41,6 +41,6 @@ def learner_location(text: str) -> str:
     return f" (raised in {file}, line {line})"
 
 
-def first_line(text: str, limit: int = 300) -> str:
+def first_line(text: str, limit: int = 2000) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -29,7 +29,8 @@ def show_next_hint(kata: Kata, task: Task | None, console: Console) -> None:
         return
     used = progress.hint_level(kata.slug, task.id)
     level = min(used + 1, len(task.hints))
-    progress.record_hint(kata.slug, task.id, level)
+    if progress.load().get(kata.slug, {}).get("status") != "pass":
+        progress.record_hint(kata.slug, task.id, level)  # a hint after the kata passed is free
     console.print(f"[bold]{kata.folder} · Task {task.id} — {escape(task.title)}[/]")
     for number in range(1, level + 1):
         style = "" if number == level else "dim"

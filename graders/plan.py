@@ -84,7 +84,15 @@ class Folders:
 
 
 def read(request: Request, tests_from: str | None) -> Inputs:
-    """The files `request` is graded with (a learner's folder without them is a usage error)."""
+    """The files `request` is graded with.
+
+    A folder given to grade without them is a usage error; the learner's own kata folder without
+    them is a grade that says what is missing and what is there.
+    """
+    if request.target == "learner":
+        problem = workspace.missing_files(request.kata, request.source)
+        if problem:
+            return Inputs(request, {}, {}, [], void=f"katas/{request.kata.folder}: {problem}")
     learner = workspace.learner_sources(request.kata, request.source)
     try:
         official, notes = pristine.official_files(request.kata, tests_from)

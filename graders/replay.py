@@ -45,7 +45,12 @@ def describe(exchange: dict[str, Any] | None) -> list[str]:
     """Two or three lines: the request as curl, and the response."""
     if not exchange:
         return []
-    lines = [f"$ {curl(exchange)}"]
+    earlier = exchange.get("earlier") or []
+    lines = []
+    if earlier:  # the failing request depends on what these did: replay them first
+        lines.append(f"# after the test's {len(earlier)} earlier request(s), replayed first:")
+        lines += [f"$ {curl(request)}" for request in earlier]
+    lines.append(f"$ {curl(exchange)}")
     if "status" not in exchange:
         return [*lines, "← no response: the app raised an exception"]
     extra = "".join(f" {k}: {v};" for k, v in exchange["response_headers"].items())

@@ -51,10 +51,15 @@ def show(result: KataGrade, console: Console, verbose: bool = False, where: str 
     if verbose and result.log.strip():
         console.print("[dim]process output (last lines):[/]")
         console.print(escape(result.log), highlight=False, markup=False)
+    cached = " (nothing changed since the last grade)" if result.cached else ""
     console.print(
         f"[bold]Score {points(result.score)} / {points(result.max_score)}[/] · "
-        f"{result.tasks_passed} of {len(kata.tasks)} tasks · {result.duration:.1f} s"
+        f"{result.tasks_passed} of {len(kata.tasks)} tasks · {result.duration:.1f} s{cached}"
     )
+    if result.review:
+        console.print("[cyan]It passes, but a reviewer would say:[/]")
+        for note in result.review:
+            console.print(f"  · {escape(note)}", soft_wrap=True)
     console.print(next_step(result))
 
 

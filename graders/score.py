@@ -74,6 +74,7 @@ class KataGrade:
     log: str = ""
     isolation: Isolation = "none"
     cached: bool = False  # read back from .learner/grades/: nothing it grades has changed
+    review: list[str] = field(default_factory=list)  # what a reviewer would say after a pass
 
     def task_passed(self, task_id: int) -> bool:
         mine = [test for test in self.tests if test.task_id == task_id]

@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from watchfiles import watch as watch_files
 
-from graders import progress, report, slow
+from graders import progress, report, review, slow
 from graders.catalog import Kata, load_catalog
 from graders.grade import grade
 from graders.score import KataGrade
@@ -30,6 +30,7 @@ def check(kata: Kata, console: Console, path: Path | None, clear: bool = True) -
     console.print("[dim]checking…[/]")
     result = timed(lambda: grade(Request(kata, "path", path) if path else Request(kata)), console)
     result.notes += slow.notes(result)
+    result.review = review.after_a_pass(result, path or kata.path)
     progress.record_grade(result)
     if clear:
         console.clear()

@@ -252,3 +252,31 @@ def test_edited_tests_without_git_make_the_grade_void(clone: Path, tmp_path: Pat
     result = json.loads((tmp_path / "r.json").read_text())
     jsonschema.validate(result, SCHEMA)
     assert result["status"] == "error" and "was changed" in result["message"]
+
+
+def test_vs_code_runs_the_grading_venv_and_the_kata_of_the_open_file() -> None:
+    settings = json.loads((ROOT / ".vscode" / "settings.json").read_text())
+    assert settings["python.defaultInterpreterPath"] == "${workspaceFolder}/.nox/_grader/bin/python"
+    assert settings["python.testing.pytestEnabled"] is True
+    tasks = json.loads((ROOT / ".vscode" / "tasks.json").read_text())["tasks"]
+    sessions = (ROOT / "noxfile.py").read_text()
+    for task in tasks:
+        _, _, session, rest = task["command"].split(" ", 3)
+        assert f'("{session}", "{session}",' in sessions, f"{task['label']}: no session {session}"
+        assert rest == "-- ${fileDirnameBasename}", "the open file's folder names the kata"
+
+
+def test_pytest_runs_several_katas_at_once(tmp_path: Path) -> None:
+    tree = tmp_path / "katas"
+    for folder in ("01_first_steps", "08_bigger_applications"):  # both have an app.py
+        shutil.copytree(ROOT / "katas" / folder, tree / folder)
+        for module in (ROOT / "solutions" / folder).glob("*.py"):
+            shutil.copy(module, tree / folder / module.name)
+    done = subprocess.run(  # as `pytest katas/` in the repository, on the reference solutions
+        [sys.executable, "-m", "pytest", "-q", "-c", str(ROOT / "pyproject.toml"),
+         "--rootdir", str(tmp_path), str(tree)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout

@@ -216,6 +216,10 @@ def checked_exchange(exchange: dict[str, Any] | None) -> dict[str, Any] | None:
     if "method" not in clean or "url" not in clean:
         raise ChannelError("an exchange without a method or a url")
     clean.setdefault("body", "")
+    earlier = exchange.get("earlier", [])
+    if not isinstance(earlier, list) or not all(isinstance(e, dict) for e in earlier):
+        raise ChannelError("an exchange whose earlier requests are not a list of requests")
+    clean["earlier"] = [checked_exchange({**e, "earlier": []}) for e in earlier[-5:]]
     return clean
 
 

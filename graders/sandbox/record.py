@@ -16,13 +16,16 @@ QUIET_REQUEST_HEADERS = {
 }  # fmt: skip
 TELLING_RESPONSE_HEADERS = ("location", "www-authenticate", "allow", "retry-after")
 
+EARLIER_KEPT = 5  # requests a test made before its last one, kept for the replay
 last_exchange: dict[str, Any] | None = None
+earlier: list[dict[str, Any]] = []  # the test's requests before the last one, oldest first
 last_server_error: str = ""  # why the latest 500 happened: "your code raised KeyError: 3 (…)"
 
 
 def forget() -> None:
     global last_exchange, last_server_error
     last_exchange, last_server_error = None, ""
+    earlier.clear()
 
 
 def note_server_error(text: str) -> None:
@@ -101,6 +104,9 @@ def memory_limit() -> int:
 
 def remember(request: Any, response: Any) -> None:
     global last_exchange
+    if response is None and last_exchange is not None:  # a new request: the last one was setup
+        earlier.append({k: last_exchange[k] for k in ("method", "url", "headers", "body")})
+        del earlier[:-EARLIER_KEPT]
     try:
         body = request.content.decode("utf-8", "replace")
     except Exception:  # a streamed body has no content to show
@@ -125,4 +131,5 @@ def remember(request: Any, response: Any) -> None:
         exchange["response_body"] = text[:4000]
         if response.status_code >= 500 and last_server_error:
             exchange["server_error"] = last_server_error
+    exchange["earlier"] = list(earlier)
     last_exchange = exchange
