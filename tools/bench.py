@@ -6,6 +6,7 @@ measured back to back, several times, and the median is kept. Nothing here is a 
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import resource
@@ -24,16 +25,24 @@ from graders.catalog import ROOT, find, load_catalog
 ROUNDS = 5
 
 
-def seconds(command: Sequence[str], rounds: int = ROUNDS, warm_up: bool = True) -> float:
+def seconds(
+    command: Sequence[str],
+    rounds: int = ROUNDS,
+    warm_up: bool = True,
+    extra: dict[str, str] | None = None,
+) -> float:
     """The median wall time of `command` over `rounds` runs, after a warm-up run if asked."""
-    return timed(command, rounds, warm_up)[0]
+    return timed(command, rounds, warm_up, extra)[0]
 
 
 def timed(
-    command: Sequence[str], rounds: int = ROUNDS, warm_up: bool = True
+    command: Sequence[str],
+    rounds: int = ROUNDS,
+    warm_up: bool = True,
+    extra: dict[str, str] | None = None,
 ) -> tuple[float, float]:
     """Median wall time and median CPU time (every process it ran, all cores) of `command`."""
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(extra or {})}
     walls, cpus = [], []
     for attempt in range(rounds + warm_up):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -126,14 +135,47 @@ def make_class(root: Path, size: int = 50) -> Path:
     return root
 
 
+def verified_shares(work: Path) -> dict[str, float]:
+    """The share of each kata's points that its solution earns from verified tests."""
+    out = work / "solutions"
+    subprocess.run([sys.executable, "-m", "graders", "solutions", "--json-dir", str(out)],
+                   cwd=ROOT, capture_output=True, check=False)  # fmt: skip
+    shares = {}
+    for file in sorted(out.glob("*.json")):
+        result = json.loads(file.read_text(encoding="utf-8"))
+        verified = sum(t["max_score"] for t in result["tests"] if t["verified"])
+        shares[file.stem] = verified / result["max_score"] if result["max_score"] else 0.0
+    return shares
+
+
 def main() -> None:
     kata = find("first_steps")
     python = sys.executable
+    grade_one = [python, "-m", "graders", "grade", kata.slug]
     print(f"Measured on {os.cpu_count()} cores; medians after a warm-up run.\n")
 
     pytest_alone = seconds([python, "-m", "pytest", "-q", f"katas/{kata.folder}"])
     through_nox = seconds(["nox", "-s", kata.slug])
-    one_solution, one_cpu = timed([python, "-m", "graders", "grade", kata.slug, "--solution"])
+    directly = seconds(grade_one)
+    print(
+        f"  pytest alone on {kata.folder}: {pytest_alone:.2f} s; nox -s {kata.slug}: "
+        f"{through_nox:.2f} s; python -m graders grade: {directly:.2f} s"
+    )
+    line("grading through nox / bare pytest, same kata", through_nox / pytest_alone, "target ≤ 1.1")
+    line(
+        "python -m graders grade / bare pytest, same kata", directly / pytest_alone, "target ≤ 1.0"
+    )
+
+    sandboxed = seconds([*grade_one, "--solution"])
+    unsandboxed = seconds([*grade_one, "--solution"], extra={"GRADERS_SANDBOX": "none"})
+    print(f"\n  {kata.folder} solution: {sandboxed:.2f} s sandboxed, {unsandboxed:.2f} s without")
+    line(
+        "a grade in the sandbox / the same grade without it",
+        sandboxed / unsandboxed,
+        "target ≤ 1.1",
+    )
+
+    one_solution, one_cpu = timed([*grade_one, "--solution"])
     all_solutions, all_cpu = timed([python, "-m", "graders", "solutions"], rounds=3)
     cores = os.cpu_count() or 1
     one_by_one = sum(
@@ -141,19 +183,15 @@ def main() -> None:
         for each in load_catalog()
     )
     print(
-        f"  pytest alone on {kata.folder}: {pytest_alone:.2f} s; nox -s {kata.slug}: {through_nox:.2f} s"
+        f"\n  one kata against its solution: {one_solution:.2f} s; all {len(load_catalog())}: {all_solutions:.2f} s"
     )
-    print(
-        f"  one kata against its solution: {one_solution:.2f} s; all {len(load_catalog())}: {all_solutions:.2f} s\n"
-    )
-    line("grading through nox / bare pytest, same kata", through_nox / pytest_alone, "target ≤ 1.3")
     line(
         f"all katas against solutions / one kata ({kata.folder})",
         all_solutions / one_solution,
         "target ≤ 3",
     )
     print(
-        f"\n  CPU time: one kata {one_cpu:.2f} s, all {all_cpu:.2f} s; the cores were busy "
+        f"  CPU time: one kata {one_cpu:.2f} s, all {all_cpu:.2f} s; the cores were busy "
         f"{all_cpu / (cores * all_solutions):.0%} of the time while grading all"
     )
     # No run can spread its CPU time over more than the machine's cores: a hard floor.
@@ -162,7 +200,7 @@ def main() -> None:
         all_cpu / cores / one_solution,
         "CPU time of all ÷ cores ÷ one kata's time",
     )
-    print(f"\n  the {len(load_catalog())} katas graded one after another: {one_by_one:.2f} s")
+    print(f"  the {len(load_catalog())} katas graded one after another: {one_by_one:.2f} s")
     line(
         "one kata after another / all at once",
         one_by_one / all_solutions,
@@ -171,35 +209,57 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="graders-bench-") as scratch:
         work = Path(scratch)
+        kept = {"GRADERS_PROGRESS": str(work / "learner" / "progress.json")}
+        progress = [python, "-m", "graders", "progress"]
+        seconds(progress, rounds=1, warm_up=False, extra=kept)  # every kata graded, and kept
+        unchanged = seconds(progress, extra=kept)
+        stub = kata.path / "app.py"
+        shipped = stub.read_bytes()
+        changed = []
+        try:
+            for attempt in range(ROUNDS):
+                stub.write_bytes(shipped + f"\n# bench {attempt}\n".encode())
+                changed.append(seconds(progress, rounds=1, warm_up=False, extra=kept))
+        finally:
+            stub.write_bytes(shipped)
+        one_grade = seconds(grade_one, extra=kept)
+        print(f"\n  nox (progress): {unchanged:.2f} s with nothing changed, "
+              f"{statistics.median(changed):.2f} s with one kata changed; one grade {one_grade:.2f} s")  # fmt: skip
+        line("progress with nothing changed / one grade", unchanged / one_grade, "target ≤ 1.5")
+        line(
+            "progress with one kata changed / one grade",
+            statistics.median(changed) / one_grade,
+            "target ≤ 1.5",
+        )
+
         checking, verdict = watch_latency(work)
         line('watch: a save to "checking…"', checking, "target at once", " s")
         line("watch: a save to the verdict", verdict, "target ≤ 1.5 s", " s")
+        line("watch: a save to the verdict / bare pytest", verdict / pytest_alone, "target ≤ 0.5")
 
         submissions = make_class(work / "class")
-        batch = [
-            python,
-            "-m",
-            "graders",
-            "batch",
-            str(submissions),
-            "--kata",
-            "1",
-            "--timeout",
-            "3",
-        ]
+        batch = [python, "-m", "graders", "batch", str(submissions), "--kata", "1", "--timeout", "3",
+                 "--unsafe-no-sandbox"]  # fmt: skip
         parallel = seconds([*batch, "--out", str(work / "p")], rounds=1, warm_up=False)
         serial = seconds(
             [*batch, "--out", str(work / "s"), "--workers", "1"], rounds=1, warm_up=False
         )
         count = len(list(submissions.iterdir()))
-        print(f"\n  batch of {count} submissions (passing, failing, crashing, hanging): "
-              f"{parallel:.1f} s in parallel, {serial:.1f} s one after another")  # fmt: skip
+        print(f"\n  batch of {count} submissions (passing, failing, crashing, hanging), each in a "
+              f"sandbox where bubblewrap runs: {parallel:.1f} s in parallel, {serial:.1f} s one "
+              "after another")  # fmt: skip
         line(
             "batch: submissions per minute",
             count / parallel * 60,
             "target as many as the machine allows",
         )
         line("batch: speed-up over one at a time", serial / parallel, "target ≥ 1.6")
+
+        print(
+            "\n  The share of each kata's points that verified tests give (the rest is self-reported):"
+        )
+        for name, share in verified_shares(work).items():
+            print(f"    {name:<28} {share:6.0%}")
 
 
 if __name__ == "__main__":
