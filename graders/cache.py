@@ -1,10 +1,11 @@
 """Grades kept for `nox` (progress): a kata whose inputs did not change is not graded again.
 
 A grade is stored under a key that hashes everything that can change it: the learner's files,
-the official files as they would be graded, the kata's kata.toml, the grader's own code and
-pyproject.toml, the installed packages and their versions, the Python version and how the code
-is contained. Any change to any of them is a different key, so a stale grade cannot be read back.
-Grades live in .learner/grades/ (git-ignored); a file that cannot be read is a miss.
+the official files as they would be graded, the kata's kata.toml and settings (a batch's
+--timeout), the grader's own code and pyproject.toml, the installed packages and their versions,
+the Python version, how the code is contained and whether only verified points count. Any change to any of them is a different key, so a stale grade cannot be read back.
+The learner's grades live in .learner/grades/ (git-ignored), a batch's in its output folder; a
+file that cannot be read is a miss.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ def folder() -> Path:
     return progress_path().parent / "grades"
 
 
+def learners(kata: Kata) -> Path:
+    """Where the grade of the learner's own code for `kata` is kept."""
+    return folder() / f"{kata.folder}.json"
+
+
 @functools.cache
 def engine() -> str:
     """A hash of the grader's code and configuration, and of every installed package's version."""
@@ -57,7 +63,7 @@ def packages() -> list[str]:
     return sorted(found)
 
 
-def key(inputs: Inputs, isolation: Isolation) -> str | None:
+def key(inputs: Inputs, isolation: Isolation, verified_only: bool = False) -> str | None:
     """The key of a grade, from the very bytes it grades; None: it is not to be kept."""
     kata = inputs.request.kata
     if inputs.void:
@@ -67,7 +73,8 @@ def key(inputs: Inputs, isolation: Isolation) -> str | None:
     except OSError:
         return None
     target = inputs.request.target
-    digest = hashlib.sha256(f"{FORMAT}\0{engine()}\0{isolation}\0{target}".encode())
+    how = f"{FORMAT}\0{engine()}\0{isolation}\0{target}\0{verified_only}\0{kata!r}"
+    digest = hashlib.sha256(how.encode())
     for name, files in (("learner", inputs.learner), ("official", inputs.official)):
         for file, data in sorted(files.items()):
             digest.update(f"\0{name}:{file}:{len(data)}\0".encode() + data)
@@ -75,9 +82,10 @@ def key(inputs: Inputs, isolation: Isolation) -> str | None:
     return digest.hexdigest()
 
 
-def load(kata: Kata, wanted: str) -> KataGrade | None:
+def load(file: Path, kata: Kata, wanted: str) -> KataGrade | None:
+    """The grade kept in `file` under the key `wanted`, or None."""
     try:
-        data = json.loads((folder() / f"{kata.folder}.json").read_text(encoding="utf-8"))
+        data = json.loads(file.read_text(encoding="utf-8"))
         if data["key"] != wanted:
             return None
         grade: dict[str, Any] = data["grade"]
@@ -87,13 +95,12 @@ def load(kata: Kata, wanted: str) -> KataGrade | None:
         return None
 
 
-def store(grade: KataGrade, wanted: str) -> None:
-    """Keep `grade` under its key, written atomically (a half-written file is never read)."""
+def store(target: Path, grade: KataGrade, wanted: str) -> None:
+    """Keep `grade` in `target` under its key, written atomically (never read half-written)."""
     fields = dataclasses.asdict(grade)
     fields.pop("kata")
     fields.pop("cached")
     fields.pop("review")
-    target = folder() / f"{grade.kata.folder}.json"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".grade-")

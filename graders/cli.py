@@ -19,10 +19,13 @@ from rich.console import Console
 
 from graders import (
     batch,
+    cache,
     ci,
     export,
+    gradebook,
     hints,
     interview,
+    merge,
     pristine,
     progress,
     quiz,
@@ -134,7 +137,14 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
 
     batching = command("batch", "grade a folder of submissions into a gradebook")
     batching.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR")
-    batching.add_argument("--kata", required=True, help="the kata every submission is graded on")
+    batching.add_argument(
+        "--kata", required=True, help="the kata every submission is graded on, or all"
+    )
+    batching.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="grade shard I of N (0…N-1); N alone reads the index from JOB_COMPLETION_INDEX",
+    )
     batching.add_argument("--out", type=Path, required=True, metavar="DIR", help="gradebook folder")
     batching.add_argument(
         "--workers", type=int, metavar="N", help="processes at once (default: cores)"
@@ -151,6 +161,10 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         help="grade even where bubblewrap is missing (the submissions are not contained)",
     )
     add_trusted_tests(batching)
+
+    merging = command("merge", "join the outputs of a batch's shards into one gradebook")
+    merging.add_argument("shards", type=Path, nargs="+", metavar="DIR", help="each shard's --out")
+    merging.add_argument("--out", type=Path, required=True, metavar="DIR", help="gradebook folder")
 
     for_ci = command("ci", "grade every kata of this clone for CI: files and a summary")
     for_ci.add_argument("--out", type=Path, default=Path("results"), metavar="DIR")
@@ -241,7 +255,8 @@ def solutions_command(args: argparse.Namespace, console: Console) -> int:
 def progress_command(args: argparse.Namespace, console: Console) -> int:
     katas = load_catalog()
     console.print(f"[dim]grading your code for {len(katas)} katas…[/]")
-    results = grade_many([Request(kata) for kata in katas], cached=True)
+    requests = [Request(kata) for kata in katas]
+    results = grade_many(requests, kept=lambda i: cache.learners(requests[i].kata))
     for result in results:
         progress.record_grade(result)
     report.progress_table(results, progress.load(), console, interview.backlog(katas, console))
@@ -298,7 +313,9 @@ def interview_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def batch_command(args: argparse.Namespace, console: Console) -> int:
-    kata = find(args.kata, load_catalog())
+    catalog = load_catalog()
+    katas = catalog if args.kata == "all" else [find(args.kata, catalog)]
+    shard = batch.parse_shard(args.shard) if args.shard else None
     if not args.submissions.is_dir():
         raise UsageError(f"{args.submissions}: no such folder (give the folder of submissions)")
     if args.workers is not None and args.workers < 1:
@@ -306,17 +323,30 @@ def batch_command(args: argparse.Namespace, console: Console) -> int:
     if args.timeout is not None:
         if args.timeout <= 0:
             raise UsageError(f"--timeout {args.timeout:g}: give a number of seconds above 0")
-        kata = dataclasses.replace(kata, timeout=args.timeout)
+        katas = [dataclasses.replace(kata, timeout=args.timeout) for kata in katas]
     isolation, why = isolation_here()
     if isolation != "bubblewrap" and not args.unsafe_no_sandbox:
         raise UsageError(
             f"batch grades other people's code, and {why}: install bubblewrap, "
             "or pass --unsafe-no-sandbox to grade them without a sandbox"
         )
-    rows = batch.run(
-        kata, args.submissions, args.out, args.workers, args.tests_from, args.verified_only
+    entries = batch.run(
+        katas,
+        args.submissions,
+        args.out,
+        workers=args.workers,
+        tests_from=args.tests_from,
+        verified_only=args.verified_only,
+        shard=shard,
+        console=console,
     )
-    batch.show(rows, kata, args.out, console)
+    gradebook.show(katas, entries, args.out, console)
+    return 0
+
+
+def merge_command(args: argparse.Namespace, console: Console) -> int:
+    katas, entries = merge.run(args.shards, args.out)
+    gradebook.show(katas, entries, args.out, console)
     return 0
 
 
@@ -347,6 +377,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
     "interview": interview_command,
     "serve": serve_command,
     "batch": batch_command,
+    "merge": merge_command,
     "ci": ci_command,
     "seal": seal_command,
 }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from graders import cache, pristine, workspace
 from graders.catalog import Kata
@@ -16,52 +18,78 @@ SLOW_IMPORT = 5.0  # seconds of importing the learner's modules worth a note
 
 def grade_many(
     requests: Sequence[Request],
+    *,
     workers: int | None = None,
     tests_from: str | None = None,
     isolate: bool = False,
     verified_only: bool = False,
-    cached: bool = False,
+    kept: Callable[[int], Path] | None = None,
+    graded: Callable[[int, KataGrade], None] | None = None,
 ) -> list[KataGrade]:
     """Grade several katas or submissions at once, their jobs spread over the worker processes.
 
     `isolate` gives every request a sandbox of its own (for submissions from different people);
     otherwise one sandbox holds them all. `verified_only` counts no self-reported points.
-    `cached` reads back the grade of a kata whose inputs have not changed (graders.cache).
+    `kept(i)` names the file where request i's grade is kept: a grade kept there for the same
+    inputs is read back instead of graded (graders.cache). `graded(i, grade)` hears of each grade
+    as soon as it is known (with `isolate`, as each submission ends; otherwise at the end).
     """
     isolation, why = isolation_here()
     root = workspace.new_root()
+    done: dict[int, KataGrade] = {}
+    lock = threading.Lock()
+
+    def finish(index: int, grade: KataGrade) -> None:
+        with lock:
+            done[index] = grade
+        if kept is not None and keys[index] is not None and grade.status != "error":
+            cache.store(kept(index), grade, keys[index])  # type: ignore[arg-type]
+        if graded is not None:
+            graded(index, grade)
+
     try:
         shared = None if isolate else Box("shared", root / "boxes")
         inputs = [read(request, tests_from) for request in requests]
-        keys = [cache.key(i, isolation) if cached else None for i in inputs]
-        kept = [
-            cache.load(i.request.kata, k) if k else None for i, k in zip(inputs, keys, strict=True)
+        keys = [
+            cache.key(i, isolation, verified_only) if kept is not None else None for i in inputs
         ]
-        plans = [
-            plan(i, index, root, shared) if hit is None else None
-            for index, (i, hit) in enumerate(zip(inputs, kept, strict=True))
-        ]
-        jobs = [job for p in plans if p is not None for job in p.jobs]
-        reports = run_jobs(jobs, workers, isolate, isolation, root)
-        grades = []
-        for p, k, hit in zip(plans, keys, kept, strict=True):
-            if p is None:
-                assert hit is not None
-                grades.append(hit)
-                continue
-            mine = [r for r in reports if any(r.job is job for job in p.jobs)]
-            wall = max((r.ended for r in mine), default=0) - min((r.began for r in mine), default=0)
-            grade = score(p, mine, wall, isolation, verified_only)
-            if why:
-                grade.notes.append(
-                    f"not sandboxed: {why}; your code can read your files and use the network"
-                )
-            if k is not None and grade.status != "error":
-                cache.store(grade, k)
-            grades.append(grade)
-        return grades
+        for index, key in enumerate(keys):
+            hit = cache.load(kept(index), inputs[index].request.kata, key) if kept and key else None
+            if hit is not None:
+                finish(index, hit)
+        plans = {
+            index: plan(i, index, root, shared)
+            for index, i in enumerate(inputs)
+            if index not in done
+        }
+        owner = {id(job): index for index, p in plans.items() for job in p.jobs}
+
+        def unit_done(reports: list[JobReport]) -> None:
+            index = owner[id(reports[0].job)]
+            if len(reports) == len(plans[index].jobs):  # in a box of its own: all of it is here
+                finish(index, scored(plans[index], reports, isolation, why, verified_only))
+
+        jobs = [job for p in plans.values() for job in p.jobs]
+        reports = run_jobs(jobs, workers, isolate, isolation, root, unit_done)
+        for index, p in plans.items():
+            if index not in done:
+                mine = [r for r in reports if owner[id(r.job)] == index]
+                finish(index, scored(p, mine, isolation, why, verified_only))
+        return [done[index] for index in range(len(requests))]
     finally:
         workspace.remove(root)
+
+
+def scored(
+    plan: Plan, reports: list[JobReport], isolation: Isolation, why: str, verified_only: bool
+) -> KataGrade:
+    wall = max((r.ended for r in reports), default=0) - min((r.began for r in reports), default=0)
+    grade = score(plan, reports, wall, isolation, verified_only)
+    if why:
+        grade.notes.append(
+            f"not sandboxed: {why}; your code can read your files and use the network"
+        )
+    return grade
 
 
 def score(

@@ -43,14 +43,19 @@ def key_of(tree: Path, folder: Path, isolation: str = "bubblewrap") -> str | Non
 def test_an_unchanged_kata_is_read_back_and_a_changed_one_graded_again(tree: Path) -> None:
     mine = tree.parent / "mine"
     first, again = (
-        grade_many([Request(kata_of(tree), "path", mine)], cached=True)[0] for _ in "12"
+        grade_many(
+            [Request(kata_of(tree), "path", mine)], kept=lambda _: cache.learners(kata_of(tree))
+        )[0]
+        for _ in "12"
     )
     assert not first.cached and again.cached, "the second grade is read back"
     assert (again.score, again.status) == (first.score, first.status)
     assert [t.name for t in again.tests] == [t.name for t in first.tests]
     app = mine / "app.py"
     app.write_text(app.read_text().replace('"nib"', '"quill"'))
-    changed = grade_many([Request(kata_of(tree), "path", mine)], cached=True)[0]
+    changed = grade_many(
+        [Request(kata_of(tree), "path", mine)], kept=lambda _: cache.learners(kata_of(tree))
+    )[0]
     assert not changed.cached and changed.status == "fail", "a changed file is graded again"
 
 
@@ -111,8 +116,10 @@ def test_how_the_code_is_contained_is_part_of_the_key(tree: Path) -> None:
 
 def test_a_broken_kept_grade_is_graded_again(tree: Path) -> None:
     mine = tree.parent / "mine"
-    grade_many([Request(kata_of(tree), "path", mine)], cached=True)
-    kept = cache.folder() / "98_engine.json"
+    grade_many([Request(kata_of(tree), "path", mine)], kept=lambda _: cache.learners(kata_of(tree)))
+    kept = cache.learners(kata_of(tree))
     kept.write_text(kept.read_text()[:40])
-    again = grade_many([Request(kata_of(tree), "path", mine)], cached=True)[0]
+    again = grade_many(
+        [Request(kata_of(tree), "path", mine)], kept=lambda _: cache.learners(kata_of(tree))
+    )[0]
     assert not again.cached and again.status == "pass"

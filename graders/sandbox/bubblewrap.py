@@ -66,8 +66,8 @@ def command(
     args += ["--dir", HOME]
     for folder in writable:
         args += ["--bind", str(folder), str(folder)]
-    for folder in readonly:
-        args += ["--ro-bind", str(folder), str(folder)]
+    for folder in readonly:  # a request graded and removed already has nothing left to protect
+        args += ["--ro-bind-try", str(folder), str(folder)]
     args += ["--chdir", str(cwd), "--"]
     return args
 

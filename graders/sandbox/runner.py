@@ -15,6 +15,7 @@ import queue
 import stat
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ def run_jobs(
     isolate: bool = False,
     isolation: Isolation = "none",
     scratch: Path | None = None,
+    unit_done: Callable[[list[JobReport]], None] | None = None,
 ) -> list[JobReport]:
     """Run every job, at most `workers` busy ones at a time; reports come back in job order.
 
@@ -55,7 +57,8 @@ def run_jobs(
     first, and the next starts as soon as one ends. Jobs that mostly sleep (the tasks of
     04_async) start at once, beside the busy ones. With `isolate` (submissions from different
     people) each box's jobs run one after another, from a fork server of the box's own, so that
-    no submission takes several places at once or sees another's.
+    no submission takes several places at once or sees another's; `unit_done` hears of each
+    box's reports as soon as its jobs have ended.
     """
     reports = [JobReport(job) for job in jobs]
     for job in jobs:
@@ -130,6 +133,7 @@ class Shared:
         self.logs = scratch / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.stopping = threading.Event()
+        self.unit_done: Callable[[list[JobReport]], None] | None = None
         self.lock = threading.Lock()
         self.trusted: ForkServer | None = None
         # Inside each box, the folders of official files its jobs may read but not change.
@@ -217,6 +221,8 @@ class Supervisor:
             finally:
                 if self.shared.isolate:
                     self.shared.close_box(unit[0].job.box)  # its one submission is graded
+            if self.shared.unit_done is not None and not self.shared.stopping.is_set():
+                self.shared.unit_done(unit)
 
     def see_through(self, report: JobReport) -> None:
         """Run one job: its `first` tests, then (unless one already failed and that is enough)
