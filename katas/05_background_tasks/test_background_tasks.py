@@ -296,9 +296,7 @@ def test_the_audit_line_comes_before_the_endpoint_tasks(client, store):
 def test_the_audit_guards_delete_too_and_names_the_path_without_the_query(client, store):
     for path in ["/users/7?hard=1", "/users/42"]:
         response = client.delete(path)
-        assert response.status_code == 204, (
-            f"DELETE {path} → {response.status_code}, expected 204"
-        )
+        assert response.status_code == 204, f"DELETE {path} → {response.status_code}, expected 204"
     stored = notifications(store)
     expected = [(OPS, "DELETE /users/7"), (OPS, "DELETE /users/42")]
     assert stored == expected, (
