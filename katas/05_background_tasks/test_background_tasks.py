@@ -178,20 +178,19 @@ def test_signup_is_201_and_the_new_user_is_welcomed(client, store):
         )
 
 
-class Tracked(sqlite3.Connection):
-    """A connection that remembers whether close() was called on it."""
-
-    explicitly_closed = False
-
-    def close(self) -> None:
-        self.explicitly_closed = True
-        super().close()
-
-
 @pytest.fixture
-def tracked(monkeypatch) -> list[Tracked]:
-    """Every SQLite connection opened from now on, in the order opened."""
-    opened: list[Tracked] = []
+def tracked(monkeypatch) -> list[sqlite3.Connection]:
+    """Every SQLite connection opened from now on, in the order opened; each one remembers
+    whether close() was called on it (`explicitly_closed`)."""
+
+    class Tracked(sqlite3.Connection):
+        explicitly_closed = False
+
+        def close(self) -> None:
+            self.explicitly_closed = True
+            super().close()
+
+    opened: list[sqlite3.Connection] = []
     real_connect = sqlite3.connect
 
     def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
@@ -344,28 +343,31 @@ def test_a_failed_notification_is_logged_and_the_next_task_still_runs(store, ema
 @pytest.mark.task(6)
 @pytest.mark.white_box  # which connection is which can only be seen inside the app
 def test_the_request_connection_is_closed_before_the_response_is_sent(client, store, tracked):
-    closed_when_answered: list[list[bool]] = []
+    for method, path, payload in [("POST", "/users", {"email": ADA}), ("DELETE", "/users/1", None)]:
+        tracked.clear()
+        closed_when_answered: list[bool] = []
 
-    def on_send(message: dict[str, Any]) -> None:
-        if is_last_body(message):
-            closed_when_answered.append([conn.explicitly_closed for conn in tracked])
+        def on_send(message: dict[str, Any], seen: list[bool] = closed_when_answered) -> None:
+            if is_last_body(message):
+                seen.extend(conn.explicitly_closed for conn in tracked)
 
-    tracked.clear()
-    client.portal.call(call_app, "POST", "/users", {"email": ADA}, on_send)
-    opened = list(tracked)
-    assert closed_when_answered and closed_when_answered[0], (
-        "POST /users opened no connection before its response, expected the request's own (Db)"
-    )
-    assert all(closed_when_answered[0]), (
-        "POST /users → the request's connection was still open when the response went out, "
-        "expected it closed as soon as the endpoint returns (before the response and the tasks)"
-    )
-    left_open = [conn for conn in opened if not conn.explicitly_closed]
-    assert not left_open, (
-        f"POST /users → {len(left_open)} of the {len(opened)} connections it opened still open "
-        f"once its tasks were done, expected every one closed: each task opens its own and "
-        f"closes it"
-    )
+        client.portal.call(call_app, method, path, payload, on_send)
+        opened = list(tracked)
+        assert closed_when_answered, (
+            f"{method} {path} opened no connection before its response, expected the "
+            f"request's own (Db)"
+        )
+        assert all(closed_when_answered), (
+            f"{method} {path} → the request's connection was still open when the response went "
+            f"out, expected it closed as soon as the endpoint returns (before the response and "
+            f"the tasks)"
+        )
+        left_open = [conn for conn in opened if not conn.explicitly_closed]
+        assert not left_open, (
+            f"{method} {path} → {len(left_open)} of the {len(opened)} connections it opened "
+            f"still open once its tasks were done, expected every one closed: each task opens "
+            f"its own and closes it"
+        )
     stored = notifications(store)
     assert (ADA, WELCOME) in stored, (
         f"POST /users → notifications {stored}, expected the welcome row, written on the task's "

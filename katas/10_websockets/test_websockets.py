@@ -331,6 +331,7 @@ def test_a_leave_notice_goes_only_to_the_room_left(client, room):
 INVALID_FRAMES = {  # what a member sends → the `loc` of each error in the answer
     "text that is not JSON": ("hello?", [[]]),
     "a JSON list": ('["hi"]', [[]]),
+    "a JSON string": ('"hi"', [[]]),
     "no text field": ('{"txt": "hi"}', [["text"]]),
     "a text that is not a string": ('{"text": 5}', [["text"]]),
     "an empty text": ('{"text": ""}', [["text"]]),
