@@ -1,83 +1,137 @@
 """Kata 05 · Background tasks — what the signup API must do. Run: nox -s background_tasks"""
 
-import asyncio
 import json
-import logging
 import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import closing
+from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
-from fastapi import BackgroundTasks, Depends, FastAPI
+from fastapi import BackgroundTasks
 from fastapi.testclient import TestClient
 
 import app as kata
 
-# These tests reach inside the kata's modules (fixtures patch its settings and state).
-pytestmark = pytest.mark.white_box
-
 ADA = "ada@example.com"
-BOUNCE = "bounce@example.com"  # the store rejects notifications to this address (task 5)
+BOB = "bob@example.com"
+BOUNCE = "bounce@example.com"  # the store refuses notifications to it: an IntegrityError (task 5)
+FLAKY = "flaky@example.com"  # the store fails on notifications to it: an OperationalError (task 5)
+WELCOME = "Welcome aboard!"
+ADMIN = "admin@example.com"
+OPS = "ops@example.com"
+
+Row = tuple[str, str]
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    """A fresh SQLite file for each test, with the app's tables in it."""
-    monkeypatch.setattr(kata, "DB_PATH", tmp_path / "app.db")
-    kata.init_db()
-    return tmp_path / "app.db"
+def store(tmp_path, monkeypatch) -> Path:
+    """This test's SQLite file and log file, named to the app through the environment."""
+    monkeypatch.setenv("SIGNUPS_DB", str(tmp_path / "store.sqlite3"))
+    monkeypatch.setenv("SIGNUPS_LOG_FILE", str(tmp_path / "app.log"))
+    work = tmp_path / "work"  # the working folder: a default path lands here, not in the repository
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return tmp_path / "store.sqlite3"
 
 
 @pytest.fixture
-def client(store):
-    # Note: TestClient returns only after the background tasks have finished, so a test can
-    # read their effects right away — but it cannot see *when* the response was sent.
+def client(store) -> Iterator[TestClient]:
+    # TestClient returns only after the background tasks have finished, so a test can read their
+    # effects right away — but it cannot see *when* the response was sent (see `call_app`).
+    # `with` runs the lifespan, which creates the tables in $SIGNUPS_DB.
     with TestClient(kata.app) as client:
         yield client
 
 
-def rows() -> list[tuple[str, str]]:
+def notifications(store: Path) -> list[Row]:
     """The stored notifications as (recipient, message), oldest first."""
-    with closing(sqlite3.connect(kata.DB_PATH)) as conn:
-        return conn.execute("SELECT recipient, message FROM notifications ORDER BY id").fetchall()
+    with closing(sqlite3.connect(store)) as conn:
+        try:
+            return conn.execute(
+                "SELECT recipient, message FROM notifications ORDER BY id"
+            ).fetchall()
+        except sqlite3.OperationalError:
+            pytest.fail(
+                "no notifications table in the file named by SIGNUPS_DB: the app must create its "
+                "tables at startup in $SIGNUPS_DB, read when it starts (not when it is imported)"
+            )
 
 
-def sign_up(client: TestClient, email: str = ADA):
+def sign_up(client: TestClient, email: str) -> dict[str, Any]:
     response = client.post("/users", json={"email": email})
     assert response.status_code == 201, (
         f"POST /users {{'email': {email!r}}} → {response.status_code}, expected 201"
     )
-    return response
+    return response.json()
 
 
-async def call_app(path: str, payload: dict, on_send=None) -> list[dict]:
-    """POST payload to the app by hand, the way an ASGI server does, and return what it sent.
+def errors_logged(store: Path) -> list[str]:
+    """The ERROR and CRITICAL lines the app logged to $SIGNUPS_LOG_FILE."""
+    log = store.with_name("app.log")
+    if not log.exists():
+        return []
+    lines = log.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.startswith(("ERROR ", "CRITICAL "))]
 
-    Unlike TestClient, this lets a test look at the store at the moment each message goes out.
+
+def refuse_notifications(store: Path) -> None:
+    """The store fails the way real stores do: BOUNCE breaks a constraint, FLAKY errors out."""
+    with closing(sqlite3.connect(store)) as conn:
+        conn.executescript(
+            f"""
+            CREATE TRIGGER bounce BEFORE INSERT ON notifications
+            WHEN NEW.recipient = '{BOUNCE}' BEGIN SELECT RAISE(ABORT, 'mailbox full'); END;
+            CREATE TRIGGER flaky BEFORE INSERT ON notifications
+            WHEN NEW.recipient = '{FLAKY}' BEGIN SELECT abs(-9223372036854775808); END;
+            """
+        )  # abs() of the smallest integer fails with "integer overflow": an OperationalError
+
+
+def slow_down_the_first_notification(store: Path) -> None:
+    """The first notification takes a moment to store (a third of a second of SQLite's CPU)."""
+    with closing(sqlite3.connect(store)) as conn:
+        conn.execute("CREATE TABLE pad (x INTEGER)")
+        conn.executemany("INSERT INTO pad VALUES (?)", [(x,) for x in range(1000)])
+        conn.execute(
+            "CREATE TRIGGER slow BEFORE INSERT ON notifications "
+            "WHEN (SELECT count(*) FROM notifications) = 0 BEGIN "
+            "SELECT count(*) FROM pad AS a, pad AS b, pad AS c WHERE c.x < 20; END"
+        )
+        conn.commit()
+
+
+async def call_app(
+    method: str, path: str, payload: dict[str, Any] | None, on_send: Callable[[dict], None]
+) -> list[dict[str, Any]]:
+    """Send one request to the app by hand, the way an ASGI server does; what the app sent.
+
+    Unlike TestClient, this lets a test look at the store the moment each message goes out.
     """
-    body = json.dumps(payload).encode()
+    body = json.dumps(payload).encode() if payload is not None else b""
+    headers = [(b"host", b"test"), (b"content-length", str(len(body)).encode())]
+    if payload is not None:
+        headers.append((b"content-type", b"application/json"))
     scope = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
         "http_version": "1.1",
-        "method": "POST",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [
-            (b"host", b"test"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
+        "headers": headers,
         "client": ("127.0.0.1", 50000),
         "server": ("test", 80),
     }
-    sent: list[dict] = []
-    answered = asyncio.Event()
+    sent: list[dict[str, Any]] = []
+    answered = anyio.Event()
     request_read = False
 
-    async def receive() -> dict:
+    async def receive() -> dict[str, Any]:
         nonlocal request_read
         if not request_read:
             request_read = True
@@ -85,86 +139,117 @@ async def call_app(path: str, payload: dict, on_send=None) -> list[dict]:
         await answered.wait()  # the client hangs up only once it has the whole response
         return {"type": "http.disconnect"}
 
-    async def send(message: dict) -> None:
+    async def send(message: dict[str, Any]) -> None:
         sent.append(message)
-        if on_send is not None:
-            on_send(message)
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
+        on_send(message)
+        if is_last_body(message):
             answered.set()
 
     await kata.app(scope, receive, send)
     return sent
 
 
-def is_last_body(message: dict) -> bool:
+def is_last_body(message: dict[str, Any]) -> bool:
     return message["type"] == "http.response.body" and not message.get("more_body", False)
 
 
-@pytest.fixture
-def bouncing_store(store):
-    """The store refuses any notification for BOUNCE, the way a real store fails: it raises."""
-    with closing(sqlite3.connect(store)) as conn:
-        conn.execute(
-            f"CREATE TRIGGER bounce BEFORE INSERT ON notifications "
-            f"WHEN NEW.recipient = '{BOUNCE}' BEGIN SELECT RAISE(ABORT, 'mailbox full'); END"
+def answer(sent: list[dict[str, Any]]) -> tuple[int | None, Any]:
+    """The status and the JSON body of the messages an app sent."""
+    status = next((m["status"] for m in sent if m["type"] == "http.response.start"), None)
+    raw = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, json.loads(raw) if raw else None
+
+
+# Task 1 — a background task writes the welcome
+
+
+@pytest.mark.task(1)
+def test_signup_is_201_and_the_new_user_is_welcomed(client, store):
+    for number, email in enumerate([ADA, BOB], start=1):
+        body = sign_up(client, email)
+        assert body == {"id": number, "email": email}, (
+            f"POST /users {{'email': {email!r}}} (signup {number}) → {body}, "
+            f"expected {{'id': {number}, 'email': {email!r}}}"
         )
-    return store
+        to_them = [row for row in notifications(store) if row[0] == email]
+        assert to_them == [(email, WELCOME)], (
+            f"POST /users {{'email': {email!r}}} → notifications to {email}: {to_them}, expected "
+            f"exactly [({email!r}, {WELCOME!r})], written by a task added with add_task"
+        )
 
 
-# Task 1 — a background task writes the notification
+@pytest.fixture
+def tracked(monkeypatch) -> list[sqlite3.Connection]:
+    """Every SQLite connection opened from now on, in the order opened; each one remembers
+    whether close() was called on it (`explicitly_closed`)."""
+
+    class Tracked(sqlite3.Connection):
+        explicitly_closed = False
+
+        def close(self) -> None:
+            self.explicitly_closed = True
+            super().close()
+
+    opened: list[sqlite3.Connection] = []
+    real_connect = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = real_connect(*args, factory=Tracked, **kwargs)
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    return opened
 
 
 @pytest.mark.task(1)
-def test_signup_is_201_with_the_new_user(client):
-    response = sign_up(client)
-    assert response.json() == {"id": 1, "email": ADA}, (
-        f"POST /users → {response.json()}, expected {{'id': 1, 'email': {ADA!r}}}"
-    )
-
-
-@pytest.mark.task(1)
-def test_write_notification_stores_one_row(store):
+@pytest.mark.white_box  # whether close() was called cannot be seen from outside the app
+def test_write_notification_commits_and_closes_its_own_connection(client, store, tracked):
+    tracked.clear()
     kata.write_notification(ADA, "hello")
-    assert rows() == [(ADA, "hello")], (
-        f"write_notification({ADA!r}, 'hello') → notifications table holds {rows()}, "
-        f"expected [({ADA!r}, 'hello')]"
+    opened = len(tracked)
+    stored = notifications(store)
+    assert stored == [(ADA, "hello")], (
+        f"write_notification({ADA!r}, 'hello') → notifications {stored}, expected "
+        f"[({ADA!r}, 'hello')]: insert the row, then commit"
+    )
+    assert opened >= 1, (
+        f"write_notification({ADA!r}, 'hello') opened no connection, expected one of its own "
+        f"from connect()"
+    )
+    left_open = [conn for conn in tracked[:opened] if not conn.explicitly_closed]
+    assert not left_open, (
+        f"write_notification({ADA!r}, 'hello') → {len(left_open)} connection(s) never closed, "
+        f"expected each closed: `with conn:` commits but does not close (use closing(connect()))"
     )
 
 
-@pytest.mark.task(1)
-def test_signup_stores_a_welcome_notification(client):
-    sign_up(client)
-    assert (ADA, kata.WELCOME) in rows(), (
-        f"POST /users → notifications {rows()}, expected a ({ADA!r}, {kata.WELCOME!r}) row "
-        f"written by a task added with BackgroundTasks.add_task"
-    )
-
-
-# Task 2 — the client has its answer before the task runs
+# Task 2 — the client has its answer before any task runs
 
 
 @pytest.mark.task(2)
-@pytest.mark.asyncio
-async def test_response_is_sent_before_the_notification_is_written(store):
-    stored_when_answered: list[list[tuple[str, str]]] = []
+def test_the_response_goes_out_before_any_notification_is_stored(store):
+    stored_when_answered: list[list[Row]] = []
 
-    def on_send(message: dict) -> None:
+    def on_send(message: dict[str, Any]) -> None:
         if is_last_body(message):
-            stored_when_answered.append(rows())
+            stored_when_answered.append(notifications(store))
 
-    sent = await call_app("/users", {"email": ADA}, on_send)
-
-    body = json.loads(b"".join(m.get("body", b"") for m in sent if m["type"].endswith("body")))
-    assert body == {"id": 1, "email": ADA}, (
-        f"POST /users → {body}, expected {{'id': 1, 'email': {ADA!r}}}"
+    with TestClient(kata.app) as client:
+        slow_down_the_first_notification(store)
+        sent = client.portal.call(call_app, "POST", "/users", {"email": ADA}, on_send)
+    status, body = answer(sent)
+    assert (status, body) == (201, {"id": 1, "email": ADA}), (
+        f"POST /users → {status} {body}, expected 201 {{'id': 1, 'email': {ADA!r}}}"
     )
     assert stored_when_answered == [[]], (
         f"POST /users → notifications {stored_when_answered[0]} were already stored when the "
-        f"response body went out, expected none yet: the work must run after the response"
+        f"response body went out, expected none yet: the endpoint must not write any itself"
     )
-    assert (ADA, kata.WELCOME) in rows(), (
-        f"POST /users → notifications {rows()} once the app finished, expected a "
-        f"({ADA!r}, {kata.WELCOME!r}) row written after the response"
+    stored = notifications(store)
+    assert (ADA, WELCOME) in stored, (
+        f"POST /users → notifications {stored} once the app finished, expected a "
+        f"({ADA!r}, {WELCOME!r}) row written after the response"
     )
 
 
@@ -172,19 +257,19 @@ async def test_response_is_sent_before_the_notification_is_written(store):
 
 
 @pytest.mark.task(3)
-def test_endpoint_tasks_run_in_the_order_they_were_added(client):
+def test_each_welcome_is_followed_by_its_admin_note(client, store):
     sign_up(client, ADA)
-    sign_up(client, "bob@example.com")
-    from_endpoint = [row for row in rows() if row[0] != kata.OPS]
+    sign_up(client, BOB)
+    from_the_endpoint = [row for row in notifications(store) if row[0] != OPS]
     expected = [
-        (ADA, kata.WELCOME),
-        (kata.ADMIN, f"New user: {ADA}"),
-        ("bob@example.com", kata.WELCOME),
-        (kata.ADMIN, "New user: bob@example.com"),
+        (ADA, WELCOME),
+        (ADMIN, "New user: ada@example.com"),
+        (BOB, WELCOME),
+        (ADMIN, "New user: bob@example.com"),
     ]
-    assert from_endpoint == expected, (
-        f"two POST /users → notifications {from_endpoint}, expected {expected}: "
-        f"for each signup the welcome, then the admin note"
+    assert from_the_endpoint == expected, (
+        f"POST /users for ada, then bob → notifications {from_the_endpoint}, expected "
+        f"{expected}: for each signup the welcome, then the admin note"
     )
 
 
@@ -192,30 +277,30 @@ def test_endpoint_tasks_run_in_the_order_they_were_added(client):
 
 
 @pytest.mark.task(4)
-def test_audit_dependency_adds_a_task_on_any_route(store):
-    other = FastAPI()
-
-    @other.delete("/users/{user_id}", status_code=204, dependencies=[Depends(kata.audit)])
-    def remove_user(user_id: int) -> None:
-        return None
-
-    with TestClient(other) as client:
-        response = client.delete("/users/7")
-    assert response.status_code == 204, f"DELETE /users/7 → {response.status_code}, expected 204"
-    assert rows() == [(kata.OPS, "DELETE /users/7")], (
-        f"DELETE /users/7 on a route guarded by Depends(audit) → notifications {rows()}, "
-        f"expected [({kata.OPS!r}, 'DELETE /users/7')]"
+def test_the_audit_line_comes_before_the_endpoint_tasks(client, store):
+    sign_up(client, ADA)
+    stored = notifications(store)
+    expected = [
+        (OPS, "POST /users"),
+        (ADA, WELCOME),
+        (ADMIN, "New user: ada@example.com"),
+    ]
+    assert stored == expected, (
+        f"POST /users → notifications {stored}, expected {expected}: the audit dependency's "
+        f"task is added before the endpoint's, so it runs first"
     )
 
 
 @pytest.mark.task(4)
-def test_dependency_task_runs_before_the_endpoint_tasks(client):
-    sign_up(client)
-    first_two = rows()[:2]
-    expected = [(kata.OPS, "POST /users"), (ADA, kata.WELCOME)]
-    assert first_two == expected, (
-        f"POST /users → notifications start with {first_two}, expected {expected}: the task "
-        f"added by the audit dependency runs before the endpoint's"
+def test_the_audit_guards_delete_too_and_names_the_path_without_the_query(client, store):
+    for path in ["/users/7?hard=1", "/users/42"]:
+        response = client.delete(path)
+        assert response.status_code == 204, f"DELETE {path} → {response.status_code}, expected 204"
+    stored = notifications(store)
+    expected = [(OPS, "DELETE /users/7"), (OPS, "DELETE /users/42")]
+    assert stored == expected, (
+        f"DELETE /users/7?hard=1, then DELETE /users/42 → notifications {stored}, expected "
+        f"{expected}: '<METHOD> <path>' from the request, the path without its query string"
     )
 
 
@@ -223,42 +308,32 @@ def test_dependency_task_runs_before_the_endpoint_tasks(client):
 
 
 @pytest.mark.task(5)
-def test_failed_write_is_logged_not_raised(bouncing_store, caplog):
-    raised = None
-    try:
-        kata.write_notification(BOUNCE, kata.WELCOME)
-    except sqlite3.Error as exc:
-        raised = exc
-    assert raised is None, (
-        f"write_notification({BOUNCE!r}, ...) with the store refusing it → raised {raised!r}, "
-        f"expected it to log the failure and return"
-    )
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and BOUNCE in r.getMessage()]
-    assert errors, (
-        f"write_notification({BOUNCE!r}, ...) with the store refusing it → logged "
-        f"{[r.getMessage() for r in caplog.records]}, expected an ERROR record naming {BOUNCE!r}"
-    )
-
-
-@pytest.mark.task(5)
-def test_failed_task_changes_nothing_for_the_client_and_later_tasks_still_run(
-    bouncing_store, caplog
-):
-    # raise_server_exceptions=False: see what a real client sees even if a task raises.
+@pytest.mark.parametrize(
+    ("email", "failure"),
+    [
+        pytest.param(BOUNCE, "an IntegrityError", id="integrity-error"),
+        pytest.param(FLAKY, "an OperationalError", id="operational-error"),
+    ],
+)
+def test_a_failed_notification_is_logged_and_the_next_task_still_runs(store, email, failure):
+    # raise_server_exceptions=False: see what a real client sees, even if a task raises.
     with TestClient(kata.app, raise_server_exceptions=False) as client:
-        response = client.post("/users", json={"email": BOUNCE})
-    assert (response.status_code, response.json()) == (201, {"id": 1, "email": BOUNCE}), (
-        f"POST /users {{'email': {BOUNCE!r}}} → {response.status_code} {response.json()}, "
-        f"expected 201 {{'id': 1, 'email': {BOUNCE!r}}} even though its welcome task fails"
+        refuse_notifications(store)
+        response = client.post("/users", json={"email": email})
+    assert (response.status_code, response.json()) == (201, {"id": 1, "email": email}), (
+        f"POST /users {{'email': {email!r}}} → {response.status_code} {response.json()}, "
+        f"expected 201 {{'id': 1, 'email': {email!r}}} even though its welcome task fails"
     )
-    admin_note = (kata.ADMIN, f"New user: {BOUNCE}")
-    assert admin_note in rows(), (
-        f"POST /users {{'email': {BOUNCE!r}}} (welcome task fails) → notifications {rows()}, "
-        f"expected {admin_note} too: a task that raises would stop every task after it"
+    admin_note = (ADMIN, f"New user: {email}")
+    stored = notifications(store)
+    assert admin_note in stored, (
+        f"POST /users {{'email': {email!r}}} (its welcome fails with {failure}) → notifications "
+        f"{stored}, expected {admin_note} too: a task that raises stops every task after it"
     )
-    assert any(r.levelno >= logging.ERROR and BOUNCE in r.getMessage() for r in caplog.records), (
-        f"POST /users {{'email': {BOUNCE!r}}} → the failed welcome task left no ERROR log "
-        f"record naming {BOUNCE!r}"
+    errors = errors_logged(store)
+    assert any(email in line for line in errors), (
+        f"POST /users {{'email': {email!r}}} (its welcome fails with {failure}) → ERROR lines "
+        f"logged {errors}, expected one whose message names {email}"
     )
 
 
@@ -266,33 +341,43 @@ def test_failed_task_changes_nothing_for_the_client_and_later_tasks_still_run(
 
 
 @pytest.mark.task(6)
-@pytest.mark.asyncio
-async def test_request_connection_is_closed_before_the_response_is_sent(store, monkeypatch):
-    events: list[str] = []
+@pytest.mark.white_box  # which connection is which can only be seen inside the app
+def test_the_request_connection_is_closed_before_the_response_is_sent(client, store, tracked):
+    for method, path, payload in [("POST", "/users", {"email": ADA}), ("DELETE", "/users/1", None)]:
+        tracked.clear()
+        closed_when_answered: list[bool] = []
 
-    def tracked_get_db():
-        conn = kata.connect()
-        try:
-            yield conn
-        finally:
-            conn.close()
-            events.append("request connection closed")
+        def on_send(message: dict[str, Any], seen: list[bool] = closed_when_answered) -> None:
+            if is_last_body(message):
+                seen.extend(conn.explicitly_closed for conn in tracked)
 
-    monkeypatch.setitem(kata.app.dependency_overrides, kata.get_db, tracked_get_db)
-
-    def on_send(message: dict) -> None:
-        if is_last_body(message):
-            events.append("response sent")
-
-    await call_app("/users", {"email": ADA}, on_send)
-    assert events == ["request connection closed", "response sent"], (
-        f"POST /users → events {events}, expected the request's connection closed as soon as "
-        f"the endpoint returns, before the response is sent (and before the tasks)"
+        client.portal.call(call_app, method, path, payload, on_send)
+        opened = list(tracked)
+        assert closed_when_answered, (
+            f"{method} {path} opened no connection before its response, expected the "
+            f"request's own (Db)"
+        )
+        assert all(closed_when_answered), (
+            f"{method} {path} → the request's connection was still open when the response went "
+            f"out, expected it closed as soon as the endpoint returns (before the response and "
+            f"the tasks)"
+        )
+        left_open = [conn for conn in opened if not conn.explicitly_closed]
+        assert not left_open, (
+            f"{method} {path} → {len(left_open)} of the {len(opened)} connections it opened "
+            f"still open once its tasks were done, expected every one closed: each task opens "
+            f"its own and closes it"
+        )
+    stored = notifications(store)
+    assert (ADA, WELCOME) in stored, (
+        f"POST /users → notifications {stored}, expected the welcome row, written on the task's "
+        f"own connection"
     )
 
 
 @pytest.mark.task(6)
-def test_no_task_is_handed_the_request_connection(client, monkeypatch):
+@pytest.mark.white_box  # spies on what the app hands to add_task
+def test_no_task_is_handed_the_request_connection(client, store, monkeypatch):
     handed: list[str] = []
     add_task = BackgroundTasks.add_task
 
@@ -302,12 +387,13 @@ def test_no_task_is_handed_the_request_connection(client, monkeypatch):
         return add_task(self, func, *args, **kwargs)
 
     monkeypatch.setattr(BackgroundTasks, "add_task", spy)
-    sign_up(client)
+    sign_up(client, ADA)
     assert not handed, (
         f"POST /users → add_task({handed[0] if handed else ''}, <sqlite3.Connection>, ...), "
         f"expected no connection passed to a task: it opens its own with connect()"
     )
-    assert (ADA, kata.WELCOME) in rows(), (
-        f"POST /users → notifications {rows()}, expected the welcome row written on the "
-        f"task's own connection"
+    stored = notifications(store)
+    assert (ADA, WELCOME) in stored, (
+        f"POST /users → notifications {stored}, expected the welcome row written on the task's "
+        f"own connection"
     )

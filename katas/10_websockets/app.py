@@ -55,6 +55,7 @@ async def chat(websocket: WebSocket, room: str, name: str | None = None) -> None
     TODO (task 1): accept, then send {"type": "welcome", "room": ..., "members": [...]}.
     TODO (task 4): tell the others {"type": "join", ...}, and at the end {"type": "leave", ...}.
     TODO (task 3): relay each {"text": ...} as {"type": "message", "name": ..., "text": ...}.
-    TODO (task 5): answer an invalid frame with {"type": "error", "detail": [...]} and go on.
+    TODO (task 5): answer an invalid frame, binary ones too, with {"type": "error", "detail": [...]}
+                   and go on.
     """
     await websocket.close()  # placeholder: refuses everyone

@@ -3,6 +3,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
+from urllib.parse import urlencode
 
 import anyio
 import pytest
@@ -33,8 +34,8 @@ def room() -> str:
 
 
 def url(room: str, name: str | None = "alice", token: str | None = TOKEN) -> str:
-    query = "&".join(
-        f"{key}={value}" for key, value in [("name", name), ("token", token)] if value is not None
+    query = urlencode(
+        {key: value for key, value in [("name", name), ("token", token)] if value is not None}
     )
     return f"/ws/{room}?{query}"
 
@@ -133,6 +134,23 @@ def test_first_frame_welcomes_with_room_and_members(client, room):
 
 
 @pytest.mark.task(1)
+def test_members_are_sorted_by_code_point_whatever_the_order_they_came_in(client, room):
+    with member(client, room, "bob"), connect(client, room, "alice") as alice:
+        members = receive(alice, "a welcome frame").get("members")
+        assert members == ["alice", "bob"], (
+            f"bob joined, then alice → alice's welcome lists {members}, expected "
+            f"['alice', 'bob'] (sorted, not in the order they came in)"
+        )
+        with connect(client, room, "Zed") as zed:
+            members = receive(zed, "a welcome frame").get("members")
+            assert members == ["Zed", "alice", "bob"], (
+                f"bob, alice, then Zed joined → Zed's welcome lists {members}, expected "
+                f"['Zed', 'alice', 'bob']: sorted by code point, as sorted() does, so "
+                f"upper case comes first"
+            )
+
+
+@pytest.mark.task(1)
 def test_member_list_is_per_room(client, room):
     with member(client, room, "alice"), connect(client, room + "b", "carol") as carol:
         members = receive(carol, "a welcome frame").get("members")
@@ -151,6 +169,9 @@ def test_member_list_is_per_room(client, room):
         pytest.param("no name", None, TOKEN, id="no-name"),
         pytest.param("an empty name", "", TOKEN, id="empty-name"),
         pytest.param("a 21-character name", "a" * 21, TOKEN, id="long-name"),
+        pytest.param(
+            "a name of 21 non-ASCII characters", "é" * 21, TOKEN, id="long-non-ascii-name"
+        ),
         pytest.param("no token", "alice", None, id="no-token"),
         pytest.param("a wrong token", "alice", "letmeout", id="wrong-token"),
     ],
@@ -160,6 +181,26 @@ def test_bad_handshake_is_refused_with_1008(client, room, what, name, token):
     assert outcome == "refused with 1008", (
         f"connecting with {what} → {outcome}, expected refused with 1008 (policy violation)"
     )
+
+
+@pytest.mark.task(2)
+@pytest.mark.parametrize(
+    ("what", "name"),
+    [
+        pytest.param("a 20-character name", "a" * 20, id="20-characters"),
+        pytest.param("a name of 20 non-ASCII characters (40 bytes)", "é" * 20, id="20-non-ascii"),
+        pytest.param("a one-character name", "q", id="1-character"),
+        pytest.param("a name of one space", " ", id="a-space"),
+    ],
+)
+def test_names_of_1_to_20_characters_are_accepted_as_sent(client, room, what, name):
+    with connect(client, room, name) as ws:
+        welcome = receive(ws, "a welcome frame")
+        expected = {"type": "welcome", "room": room, "members": [name]}
+        assert welcome == expected, (
+            f"connecting with {what} ({name!r}) → {welcome}, expected {expected}: the limit "
+            f"counts characters, and the name is taken exactly as sent"
+        )
 
 
 @pytest.mark.task(2)
@@ -202,6 +243,18 @@ def test_sender_does_not_get_its_own_message_back(client, room):
         frame = receive(alice, "bob's message", skip=("join",))
         assert frame.get("text") == "second", (
             f"alice sent 'first', then bob 'second' → alice got {frame}, expected bob's 'second'"
+        )
+
+
+@pytest.mark.task(3)
+def test_extra_keys_in_a_frame_are_ignored(client, room):
+    with member(client, room, "alice") as alice, member(client, room, "bob") as bob:
+        alice.send_json({"text": "hi", "name": "mallory", "room": "elsewhere", "type": "admin"})
+        frame = receive(bob, "alice's message", skip=("join",))
+        expected = {"type": "message", "name": "alice", "text": "hi"}
+        assert frame == expected, (
+            f"alice sent {{'text': 'hi'}} with extra keys name, room and type → bob got {frame}, "
+            f"expected {expected}: keys other than text are ignored"
         )
 
 
@@ -256,41 +309,96 @@ def test_members_hear_who_leaves_and_the_list_shrinks(client, room):
             )
 
 
+@pytest.mark.task(4)
+def test_a_leave_notice_goes_only_to_the_room_left(client, room):
+    other = room + "b"
+    with member(client, room, "alice") as alice, member(client, other, "dave") as dave:
+        with member(client, room, "bob"):
+            receive(alice, "a join notice for bob")
+        receive(alice, "a leave notice for bob")
+        with member(client, other, "erin"):
+            # dave's next frame is erin's join: bob's leave must not have reached his room.
+            frame = receive(dave, "a join notice for erin")
+            assert frame == {"type": "join", "name": "erin"}, (
+                f"bob left {room}, then erin joined {other} → dave (in {other}) got {frame}, "
+                f"expected erin's join: a leave notice goes only to the room left"
+            )
+
+
 # Task 5 — Answer an invalid frame with an error frame
 
 
-INVALID_FRAMES = {
-    "not JSON": "hello?",
-    "no text field": '{"txt": "hi"}',
-    "an empty text": '{"text": ""}',
-    "a 501-character text": json.dumps({"text": "x" * 501}),
-    "a JSON list": '["hi"]',
+INVALID_FRAMES = {  # what a member sends → the `loc` of each error in the answer
+    "text that is not JSON": ("hello?", [[]]),
+    "a JSON list": ('["hi"]', [[]]),
+    "a JSON string": ('"hi"', [[]]),
+    "no text field": ('{"txt": "hi"}', [["text"]]),
+    "a text that is not a string": ('{"text": 5}', [["text"]]),
+    "an empty text": ('{"text": ""}', [["text"]]),
+    "a 501-character text": (json.dumps({"text": "x" * 501}), [["text"]]),
 }
 
 
 @pytest.mark.task(5)
 @pytest.mark.parametrize("what", INVALID_FRAMES)
 def test_invalid_frame_gets_an_error_frame(client, room, what):
+    raw, locations = INVALID_FRAMES[what]
     with member(client, room, "alice") as alice:
-        alice.send_text(INVALID_FRAMES[what])
-        frame = receive(alice, "an error frame")
-        assert frame.get("type") == "error", (
-            f"alice sent {what} → {frame}, expected a frame with type 'error'"
-        )
-        detail = frame.get("detail")
-        assert isinstance(detail, list) and detail, (
-            f"alice sent {what} → error detail {detail!r}, expected a non-empty list of errors"
+        alice.send_text(raw)
+        check_error_frame(receive(alice, "an error frame"), f"alice sent {what}", locations)
+
+
+def check_error_frame(frame: dict[str, Any], sent: str, locations: list[list[str]]) -> None:
+    assert frame.get("type") == "error", f"{sent} → {frame}, expected a frame with type 'error'"
+    detail = frame.get("detail")
+    assert isinstance(detail, list) and detail, (
+        f"{sent} → error detail {detail!r}, expected a non-empty list of errors"
+    )
+    shaped = all(
+        isinstance(e, dict) and isinstance(e.get("loc"), list) and isinstance(e.get("msg"), str)
+        for e in detail
+    )
+    assert shaped, (
+        f"{sent} → error detail {detail}, expected each error to have a loc list and a msg"
+    )
+    found = [error["loc"] for error in detail]
+    assert found == locations, (
+        f"{sent} → error locations {found}, expected {locations} ([] for the frame as a whole, "
+        f"['text'] for its text)"
+    )
+
+
+@pytest.mark.task(5)
+def test_a_binary_frame_gets_an_error_frame_and_the_socket_stays_open(client, room):
+    with member(client, room, "alice") as alice, member(client, room, "bob") as bob:
+        alice.send_bytes(b'{"text": "in binary"}')
+        frame = receive(alice, "an error frame", skip=("join",))
+        check_error_frame(frame, "alice sent a binary frame", [[]])
+        alice.send_json({"text": "in text"})
+        frame = receive(bob, "alice's message", skip=("join",))
+        expected = {"type": "message", "name": "alice", "text": "in text"}
+        assert frame == expected, (
+            f"alice sent a binary frame, then 'in text' → bob got {frame}, expected {expected}: "
+            f"a binary frame is answered, not relayed, and the socket stays open"
         )
 
 
 @pytest.mark.task(5)
-def test_error_detail_names_the_field(client, room):
-    with member(client, room, "alice") as alice:
-        alice.send_json({"text": ""})
-        detail = receive(alice, "an error frame").get("detail") or []
-        locations = [error.get("loc") for error in detail if isinstance(error, dict)]
-        assert ["text"] in locations, (
-            f"alice sent an empty text → error locations {locations}, expected one to be ['text']"
+@pytest.mark.parametrize(
+    ("what", "text"),
+    [
+        pytest.param("a 500-character text", "x" * 500, id="500-characters"),
+        pytest.param("a text of one space", " ", id="a-space"),
+    ],
+)
+def test_texts_of_1_to_500_characters_are_delivered_as_sent(client, room, what, text):
+    with member(client, room, "alice") as alice, member(client, room, "bob") as bob:
+        alice.send_json({"text": text})
+        frame = receive(bob, "alice's message", skip=("join",))
+        expected = {"type": "message", "name": "alice", "text": text}
+        assert frame == expected, (
+            f"alice sent {what} → bob got {frame if len(str(frame)) < 200 else str(frame)[:200]}, "
+            f"expected her message frame with the text exactly as sent (1 to 500 characters)"
         )
 
 

@@ -4,19 +4,29 @@
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, FastAPI, Request, status
 from pydantic import BaseModel
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DB_PATH = Path("notifications.db")  # the tests point this at a temporary file
 WELCOME = "Welcome aboard!"
 ADMIN = "admin@example.com"
 OPS = "ops@example.com"
 
 logger = logging.getLogger(__name__)
+
+
+class Settings(BaseSettings):
+    """SIGNUPS_DB and SIGNUPS_LOG_FILE, read from the environment whenever they are needed."""
+
+    model_config = SettingsConfigDict(env_prefix="SIGNUPS_")
+
+    db: Path = Path("signups.db")
+    log_file: Path | None = None  # unset: log records go to stderr, Python's default
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -32,10 +42,10 @@ CREATE TABLE IF NOT EXISTS notifications (
 
 
 def connect() -> sqlite3.Connection:
-    """A new connection to the store; whoever opens it closes it."""
+    """A new connection to the store at $SIGNUPS_DB; whoever opens it closes it."""
     # FastAPI may run a sync dependency's setup, the endpoint and the teardown on different
     # worker threads, so the connection must not be pinned to the thread that opened it.
-    return sqlite3.connect(DB_PATH, check_same_thread=False)
+    return sqlite3.connect(Settings().db, check_same_thread=False)
 
 
 def init_db() -> None:
@@ -43,14 +53,32 @@ def init_db() -> None:
         conn.executescript(SCHEMA)
 
 
+@contextmanager
+def log_records_to(path: Path | None) -> Iterator[None]:
+    """While the app runs, send every log record to `path` (the tests read it), if one is set."""
+    if path is None:
+        yield
+        return
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     init_db()
-    yield
+    with log_records_to(Settings().log_file):
+        yield
 
 
 def get_db() -> Iterator[sqlite3.Connection]:
-    """The request's connection: FastAPI closes it when the dependency's scope ends."""
+    """The request's connection: closed when the dependency's scope ends."""
     conn = connect()
     try:
         yield conn
@@ -102,3 +130,12 @@ def create_user(user: UserIn, db: Db, tasks: BackgroundTasks) -> UserOut:
     tasks.add_task(write_notification, user.email, WELCOME)
     tasks.add_task(write_notification, ADMIN, f"New user: {user.email}")
     return UserOut(id=cursor.lastrowid, email=user.email)
+
+
+@app.delete(
+    "/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(audit)]
+)
+def delete_user(user_id: int, db: Db) -> None:
+    """Remove the user, if there is one; 204 either way."""
+    with db:
+        db.execute("DELETE FROM users WHERE id = ?", (user_id,))

@@ -18,6 +18,7 @@ app = FastAPI()
 CHAT_TOKEN = "letmein"
 
 Frame = dict[str, Any]
+BINARY_FRAME = {"type": "binary_frame", "loc": [], "msg": "Frames must be JSON text, not binary"}
 
 
 class ChatMessage(BaseModel):
@@ -49,6 +50,15 @@ class Rooms:
 rooms = Rooms()
 
 
+async def next_text(websocket: WebSocket) -> str | None:
+    """The member's next frame: its text, or None for a binary frame. Raises when they have gone."""
+    # Not receive_text(): it fails with KeyError on a binary frame and would end the connection.
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    return message.get("text")
+
+
 def check_token(token: Annotated[str | None, Query()] = None) -> None:
     # Browsers cannot set headers on a WebSocket, so the token travels in the query string.
     if token is None or not secrets.compare_digest(token, CHAT_TOKEN):
@@ -72,7 +82,10 @@ async def chat(
 
     try:
         while True:
-            raw = await websocket.receive_text()
+            raw = await next_text(websocket)
+            if raw is None:
+                await websocket.send_json({"type": "error", "detail": [BINARY_FRAME]})
+                continue
             try:
                 message = ChatMessage.model_validate_json(raw)
             except ValidationError as exc:
