@@ -26,8 +26,13 @@ ITEMS: dict[int, Item] = {
 }
 
 
+class Note(BaseModel):
+    text: str = Field(max_length=100)
+
+
 class Reservation(BaseModel):
     quantity: int = Field(gt=0)
+    note: Note | None = None
 
 
 class ReservationOut(BaseModel):
@@ -48,8 +53,9 @@ class OutOfStockError(Exception):
 
 
 def reserve_stock(item_id: int, quantity: int) -> int:
-    """TODO (task 2): take `quantity` from ITEMS[item_id].stock and return what is left;
-    raise OutOfStockError (leaving the stock as it was) when there is not enough."""
+    """TODO (task 2): take `quantity` from ITEMS[item_id].stock and return what is left
+    (taking all of it is fine); raise OutOfStockError, leaving the stock as it was, when
+    `quantity` is more than the stock."""
     raise NotImplementedError
 
 
@@ -65,7 +71,7 @@ async def out_of_stock_handler(request: Request, exc: OutOfStockError) -> JSONRe
 # TODO (task 3): register this handler for RequestValidationError.
 async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
     """Answer 422 with {"error": "validation_failed", "fields": [{"field", "location", "message"}]},
-    one entry per error in exc.errors()."""
+    one entry per error in exc.errors(), in that order."""
     raise NotImplementedError
 
 
@@ -74,14 +80,16 @@ async def validation_error_handler(request: Request, exc: RequestValidationError
 
 
 async def admin_key_guard(request: Request, call_next: CallNext) -> Response:
-    """TODO (task 6): a path under /admin without `X-API-Key: ADMIN_API_KEY` gets 401
-    {"error": "missing_api_key", "request_id": <request.state.request_id>}; all else passes."""
+    """TODO (task 6): `/admin` or a path under `/admin/`, with a missing or wrong `X-API-Key`
+    (anything but ADMIN_API_KEY), gets 401
+    {"error": "invalid_api_key", "request_id": <request.state.request_id>}; all else passes."""
     return await call_next(request)
 
 
 async def request_context(request: Request, call_next: CallNext) -> Response:
-    """TODO (task 4): reuse the incoming X-Request-ID or make a new UUID, store it on
-    request.state.request_id, and add X-Request-ID and X-Process-Time (seconds) to the response."""
+    """TODO (task 4): reuse the incoming X-Request-ID (a new uuid4 when it is missing or empty),
+    store it on request.state.request_id, and add X-Request-ID and X-Process-Time (seconds with
+    six decimals, e.g. 0.000412) to the response."""
     return await call_next(request)
 
 

@@ -1,5 +1,7 @@
 """The data layer (given, finished): a stand-in for a database connection pool."""
 
+import os
+
 from fastapi import Request
 from pydantic import BaseModel
 
@@ -18,7 +20,12 @@ SEED = [
 
 
 class Catalog:
-    """Open it once at startup, close it at shutdown. Reading a closed catalog is an error."""
+    """Open it once at startup, close it at shutdown. Reading a closed catalog is an error.
+
+    Like a real database driver, it reads one environment variable of its own: when CATALOG_LOG
+    names a file, every open() and close() appends a line ("open" or "close") to it. That is how
+    the tests watch the catalog.
+    """
 
     def __init__(self) -> None:
         self._books: dict[int, Book] = {}
@@ -27,10 +34,12 @@ class Catalog:
     def open(self) -> None:
         self._books = {book.id: book for book in SEED}
         self.is_open = True
+        self._log("open")
 
     def close(self) -> None:
         self._books = {}
         self.is_open = False
+        self._log("close")
 
     def list(self) -> list[Book]:
         self._ensure_open()
@@ -43,6 +52,12 @@ class Catalog:
     def _ensure_open(self) -> None:
         if not self.is_open:
             raise RuntimeError("the catalog is closed: was it opened in the lifespan?")
+
+    def _log(self, event: str) -> None:
+        path = os.environ.get("CATALOG_LOG")
+        if path:
+            with open(path, "a", encoding="utf-8") as log:
+                log.write(event + "\n")
 
 
 def get_catalog(request: Request) -> Catalog:

@@ -1,4 +1,4 @@
-# Kata 08 — tasks 1 and 2 live here: the books router that app.py includes once per version.
+# Kata 08 — tasks 2 and 3 live here: the books router that app.py includes once per version.
 # Run `nox -s bigger_applications` to grade.
 
 from typing import Annotated
@@ -13,15 +13,15 @@ V1_DEPRECATED_SINCE = "@1767225600"
 
 
 def require_api_key(settings: Annotated[Settings, Depends(get_settings)]) -> None:
-    """TODO (task 1): read the X-API-Key request header (declare it, so the docs show it)
-    and raise 401 unless it equals settings.api_key."""
+    """TODO (task 2): read the X-API-Key request header (declare it, optional, so the docs show
+    it) and raise 401 {"detail": "Invalid or missing API key"} unless it equals settings.api_key."""
 
 
 def mark_deprecated(response: Response) -> None:
-    """TODO (task 2): set the `Deprecation: V1_DEPRECATED_SINCE` header on the response."""
+    """TODO (task 3): set the `Deprecation: V1_DEPRECATED_SINCE` header on the response."""
 
 
-# TODO (task 1): prefix "/books", tag "books", and require_api_key for every route in it.
+# TODO (task 2): prefix "/books", tag "books", and require_api_key for every route in it.
 router = APIRouter()
 
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]

@@ -5,8 +5,8 @@ from pydantic_settings import BaseSettings
 
 
 class Settings(BaseSettings):
-    """TODO (task 4): read BOOKSHELF_APP_NAME and BOOKSHELF_API_KEY (an env prefix),
-    and give api_key no default, so a missing key fails at startup."""
+    """TODO (task 4): read BOOKSHELF_APP_NAME and BOOKSHELF_API_KEY (an env prefix), from the
+    environment and from a .env file, and give api_key no default."""
 
     app_name: str = "Bookshelf"
     api_key: str = "change-me"

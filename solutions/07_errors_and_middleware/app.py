@@ -1,5 +1,6 @@
 """Errors and middleware: a small stock service (reference solution)."""
 
+import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -27,8 +28,13 @@ ITEMS: dict[int, Item] = {
 }
 
 
+class Note(BaseModel):
+    text: str = Field(max_length=100)
+
+
 class Reservation(BaseModel):
     quantity: int = Field(gt=0)
+    note: Note | None = None
 
 
 class ReservationOut(BaseModel):
@@ -109,15 +115,20 @@ async def validation_error_handler(request: Request, exc: RequestValidationError
 # it sees the request first and the response last. Here: CORS → request context → admin guard.
 
 
+def is_admin_path(path: str) -> bool:
+    return path == "/admin" or path.startswith("/admin/")
+
+
 @app.middleware("http")
 async def admin_key_guard(request: Request, call_next: CallNext) -> Response:
-    if request.url.path.startswith("/admin") and (
-        request.headers.get("X-API-Key") != ADMIN_API_KEY
+    key = request.headers.get("X-API-Key", "")
+    if is_admin_path(request.url.path) and not secrets.compare_digest(
+        key.encode(), ADMIN_API_KEY.encode()
     ):
         # request_id exists because request_context (outside this one) has already run.
         return JSONResponse(
             status_code=status.HTTP_401_UNAUTHORIZED,
-            content={"error": "missing_api_key", "request_id": request.state.request_id},
+            content={"error": "invalid_api_key", "request_id": request.state.request_id},
         )
     return await call_next(request)
 

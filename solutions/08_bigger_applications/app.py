@@ -17,6 +17,7 @@ class State(TypedDict):
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[State]:
+    get_settings()  # a missing BOOKSHELF_API_KEY stops the app here, at startup
     catalog = Catalog()
     catalog.open()
     try:

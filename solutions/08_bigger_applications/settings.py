@@ -1,4 +1,4 @@
-"""Configuration from BOOKSHELF_* environment variables (reference solution)."""
+"""Configuration from BOOKSHELF_* environment variables and a .env file (reference solution)."""
 
 from functools import lru_cache
 
@@ -6,7 +6,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BOOKSHELF_")
+    # Environment variables win over the .env file in the working directory (if there is one).
+    model_config = SettingsConfigDict(env_prefix="BOOKSHELF_", env_file=".env")
 
     app_name: str = "Bookshelf"
     api_key: str  # no default: the service refuses to start with a guessable key
@@ -14,5 +15,5 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    # Read the environment once; tests replace this dependency with app.dependency_overrides.
+    # Read the environment and .env once; tests replace this with app.dependency_overrides.
     return Settings()
