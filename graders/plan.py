@@ -123,7 +123,7 @@ def app_plan(
     notes: list[str],
 ) -> Plan:
     kata = request.kata
-    expected = expected_of(official)
+    expected = [e for e in expected_of(official) if not request.tasks or e.task_id in request.tasks]
     modules = tuple(kata.modules(set(learner)))
     white_box = any(e.white_box for e in expected)
     files = writable(folders) | {folders.trusted: official, folders.app: learner}
@@ -186,6 +186,8 @@ def tests_plan(
     files = writable(folders) | {folders.given: {**official, **learner}}
     first_by_variant: dict[str, tuple[str, ...]] = {}
     for task in kata.tasks:
+        if request.tasks and task.id not in request.tasks:
+            continue
         for variant in task.variants:
             diff = kata.variant_path(variant).read_text(encoding="utf-8")
             files[folders.variant(variant)] = {**patch.apply_to_files(diff, official), **learner}

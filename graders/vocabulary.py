@@ -26,6 +26,7 @@ class Request:
     kata: Kata
     target: Target = "learner"
     path: Path | None = None  # the folder graded when target is "path"
+    tasks: tuple[int, ...] = ()  # grade only these tasks' tests (none: every task)
 
     @property
     def source(self) -> Path:

@@ -46,8 +46,10 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], K
     for kata in KATAS:
         requests += [Request(kata, "solution"), Request(kata)]
         keys += [(kata.folder, "solution"), (kata.folder, "stub")]
-        for miss in near_misses(kata):
-            requests.append(Request(kata, "path", near_miss_folder(kata, miss, root)))
+        for miss in near_misses(kata):  # only the task it targets is graded: that is the check
+            match = NEAR_MISS_NAME.match(miss.stem)
+            tasks = (int(match.group(1)),) if match else ()
+            requests.append(Request(kata, "path", near_miss_folder(kata, miss, root), tasks))
             keys.append((kata.folder, miss.stem))
         for other in alternatives(kata):
             requests.append(Request(kata, "path", other))
