@@ -97,7 +97,8 @@ COMMANDS = [
     ("serve", "serve", "Run your app for a kata on http://127.0.0.1:8000, reloading on save: nox -s serve -- <kata>."),
     ("quiz", "quiz", "A few questions on a kata's interview topic: nox -s quiz -- <kata> [--answers a,b,c]."),
     ("interview", "interview", "A mock interview with spaced repetition: nox -s interview -- [<kata>] [--due] [--answers FILE]."),
-    ("batch", "batch", "Grade a folder of submissions: nox -s batch -- SUBMISSIONS_DIR --kata <kata> --out DIR."),
+    ("batch", "batch", "Grade a folder of submissions: nox -s batch -- SUBMISSIONS_DIR --kata <kata> --out DIR [--shard I/N]."),
+    ("merge", "merge", "Join the outputs of a batch's shards into one gradebook: nox -s merge -- DIR... --out DIR."),
     ("ci", "ci", "Grade every kata for a CI job: result files and a Markdown summary (nox -s ci -- --out DIR)."),
     ("solutions", "solutions", "Grade every kata against its reference solution; fails unless all pass."),
 ]  # fmt: skip

@@ -151,7 +151,7 @@ def run(
             write_json(target, document)
         with lock:
             results[name][kata.folder] = export.as_json(grade)
-        ticker.done(name)
+        ticker.done(name, again=grade.cached)
 
     with ticker:
         grade_many(
@@ -198,6 +198,7 @@ class Ticker:
         self.total = len(names)
         self.finished = sum(len(results[name]) == self.wanted for name in names)
         self.lock = threading.Lock()
+        self.fresh: set[str] = set()  # graded in this run, not read back
         self.bar: Progress | None = None
         self.task = TaskID(0)
 
@@ -215,8 +216,11 @@ class Ticker:
         if self.bar is not None:
             self.bar.stop()
 
-    def done(self, name: str) -> None:
+    def done(self, name: str, again: bool) -> None:
+        """One grade of `name` is known (`again`: read back from a batch started before)."""
         with self.lock:
+            if not again:
+                self.fresh.add(name)
             if len(self.results[name]) < self.wanted:
                 return
             self.finished += 1
@@ -228,4 +232,5 @@ class Ticker:
                 scores = ", ".join(
                     f"{r['score']:g}/{r['max_score']:g}" for r in self.results[name].values()
                 )
-                self.console.print(f"graded {name} ({self.finished} of {self.total}): {scores}")
+                how = "graded" if name in self.fresh else "kept from before"
+                self.console.print(f"{how} {name} ({self.finished} of {self.total}): {scores}")

@@ -95,6 +95,15 @@ def load(file: Path, kata: Kata, wanted: str) -> KataGrade | None:
         return None
 
 
+NOT_THEIRS = ("the grader itself failed", "grading was interrupted", "grading stopped")
+
+
+def worth_keeping(grade: KataGrade) -> bool:
+    """Whether the grade says something about the code: not a grader that failed or was stopped."""
+    said = [grade.message or "", *(test.message for test in grade.tests)]
+    return not any(text.startswith(NOT_THEIRS) for text in said)
+
+
 def store(target: Path, grade: KataGrade, wanted: str) -> None:
     """Keep `grade` in `target` under its key, written atomically (never read half-written)."""
     fields = dataclasses.asdict(grade)

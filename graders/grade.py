@@ -42,7 +42,7 @@ def grade_many(
     def finish(index: int, grade: KataGrade) -> None:
         with lock:
             done[index] = grade
-        if kept is not None and keys[index] is not None and grade.status != "error":
+        if kept is not None and keys[index] is not None and cache.worth_keeping(grade):
             cache.store(kept(index), grade, keys[index])  # type: ignore[arg-type]
         if graded is not None:
             graded(index, grade)

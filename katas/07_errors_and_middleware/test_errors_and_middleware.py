@@ -134,9 +134,11 @@ def test_out_of_stock_is_409_with_its_own_body(client, item_id, quantity, availa
 
 @pytest.mark.task(2)
 def test_reservations_take_stock_down_to_zero_then_refuse(client):
-    steps = [(1, 200, {"item_id": 1, "reserved": 1, "remaining": 2}),
-             (2, 200, {"item_id": 1, "reserved": 2, "remaining": 0}),
-             (1, 409, {"error": "out_of_stock", "item_id": 1, "requested": 1, "available": 0})]
+    steps = [
+        (1, 200, {"item_id": 1, "reserved": 1, "remaining": 2}),
+        (2, 200, {"item_id": 1, "reserved": 2, "remaining": 0}),
+        (1, 409, {"error": "out_of_stock", "item_id": 1, "requested": 1, "available": 0}),
+    ]
     for quantity, status, expected in steps:
         r = client.post("/items/1/reserve", json={"quantity": quantity})
         assert (r.status_code, payload(r)) == (status, expected), (
@@ -173,13 +175,21 @@ TOO_LONG = "String should have at most 100 characters"
 @pytest.mark.parametrize(
     ("method", "path", "body", "expected"),
     [
-        ("POST", "/items/1/reserve", {"quantity": 0},
-         [field("quantity", "body", "Input should be greater than 0")]),
+        (
+            "POST",
+            "/items/1/reserve",
+            {"quantity": 0},
+            [field("quantity", "body", "Input should be greater than 0")],
+        ),
         ("POST", "/items/1/reserve", {"quantity": "many"}, [field("quantity", "body", NOT_AN_INT)]),
         ("GET", "/items/abc", None, [field("item_id", "path", NOT_AN_INT)]),
         ("POST", "/items/1/reserve", None, [field("", "body", "Field required")]),
-        ("POST", "/items/1/reserve", {"quantity": 1, "note": {"text": "x" * 101}},
-         [field("note.text", "body", TOO_LONG)]),
+        (
+            "POST",
+            "/items/1/reserve",
+            {"quantity": 1, "note": {"text": "x" * 101}},
+            [field("note.text", "body", TOO_LONG)],
+        ),
     ],
     ids=["quantity-0", "quantity-text", "path", "no-body", "nested"],
 )
@@ -262,7 +272,9 @@ def test_missing_or_empty_request_id_is_a_fresh_uuid4(client, sent):
             f"GET /health → body {payload(r)}, header X-Request-ID {value!r}: expected the same id"
         )
         ids.append(value)
-    assert ids[0] != ids[1], f"two GET /health → the same X-Request-ID {ids[0]!r}, expected new ones"
+    assert ids[0] != ids[1], (
+        f"two GET /health → the same X-Request-ID {ids[0]!r}, expected new ones"
+    )
 
 
 @pytest.mark.task(4)
@@ -294,7 +306,9 @@ def test_process_time_covers_the_whole_request(client):
         "/items/1/reserve", content=slow_body(), headers={"Content-Type": "application/json"}
     )
     wall = time.perf_counter() - start
-    assert r.status_code == 422, f"POST /items/1/reserve (slow body) → {r.status_code}, expected 422"
+    assert r.status_code == 422, (
+        f"POST /items/1/reserve (slow body) → {r.status_code}, expected 422"
+    )
     value = r.headers.get("X-Process-Time")
     try:
         seconds = float(value)
@@ -340,7 +354,11 @@ def preflight(client, origin, path="/items/1", method="POST", headers="content-t
 @pytest.mark.task(5)
 @pytest.mark.parametrize(
     ("method", "headers"),
-    [("POST", "content-type"), ("GET", "x-api-key"), ("POST", "content-type, x-request-id, x-api-key")],
+    [
+        ("POST", "content-type"),
+        ("GET", "x-api-key"),
+        ("POST", "content-type, x-request-id, x-api-key"),
+    ],
 )
 def test_preflight_from_the_shop_allows_exactly_the_named_methods_and_headers(
     client, method, headers
@@ -389,8 +407,10 @@ def test_other_origins_get_no_cors_headers(client, origin):
         f"preflight from {ALLOWED} → {r.status_code}, Access-Control-Allow-Origin "
         f"{r.headers.get('Access-Control-Allow-Origin')!r}, expected {ALLOWED!r}"
     )
-    for r, what in [(preflight(client, origin), "preflight"),
-                    (client.get("/items/1", headers={"Origin": origin}), "GET /items/1")]:
+    for r, what in [
+        (preflight(client, origin), "preflight"),
+        (client.get("/items/1", headers={"Origin": origin}), "GET /items/1"),
+    ]:
         allow = r.headers.get("Access-Control-Allow-Origin")
         assert allow is None, (
             f"{what} from {origin} → Access-Control-Allow-Origin {allow!r}, expected none: "
@@ -420,8 +440,13 @@ def test_simple_request_from_the_shop_exposes_both_headers(client):
 # --- task 6: middleware order -----------------------------------------------------------------
 
 
-ADMIN_PATHS = [("GET", "/admin/stats"), ("POST", "/admin/stats"), ("GET", "/admin"),
-               ("GET", "/admin/"), ("GET", "/admin/users/7")]
+ADMIN_PATHS = [
+    ("GET", "/admin/stats"),
+    ("POST", "/admin/stats"),
+    ("GET", "/admin"),
+    ("GET", "/admin/"),
+    ("GET", "/admin/users/7"),
+]
 
 
 @pytest.mark.task(6)
@@ -449,9 +474,15 @@ def test_the_right_key_opens_admin_and_other_paths_need_none(client):
         f"expected 200 {expected}"
     )
     r = client.get("/admin/stats", headers={"X-API-Key": "wrong"})
-    assert r.status_code == 401, f"GET /admin/stats with a wrong key → {r.status_code}, expected 401"
-    for path, status in [("/items/1", 200), ("/health", 200), ("/administrator", 404),
-                         ("/admins", 404)]:
+    assert r.status_code == 401, (
+        f"GET /admin/stats with a wrong key → {r.status_code}, expected 401"
+    )
+    for path, status in [
+        ("/items/1", 200),
+        ("/health", 200),
+        ("/administrator", 404),
+        ("/admins", 404),
+    ]:
         r = client.get(path)
         assert r.status_code == status, (
             f"GET {path} without X-API-Key → {r.status_code}, expected {status}: only /admin and "
