@@ -88,7 +88,7 @@ def test_book_is_found_by_its_integer_id(client, book_id, title):
 
 
 @pytest.mark.task(1)
-@pytest.mark.parametrize("book_id", [13, 999])
+@pytest.mark.parametrize("book_id", [999, 13])
 def test_unknown_book_is_404_with_a_detail(client, book_id):
     response = client.get(f"/books/{book_id}")
     assert response.status_code == 404, (
@@ -109,7 +109,7 @@ def test_unknown_book_is_404_with_a_detail(client, book_id):
         ("-1", "book_id is 1 or more"),
     ],
 )
-def test_id_that_is_not_an_integer_of_1_or_more_is_422(client, book_id, why):
+def test_id_that_is_not_an_integer_is_422_not_500(client, book_id, why):
     response = client.get(f"/books/{book_id}")
     assert response.status_code == 422, (
         f"GET /books/{book_id} → {response.status_code}, expected 422: {why}"
