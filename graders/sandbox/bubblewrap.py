@@ -48,6 +48,11 @@ def command(
     args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
     for name, value in sorted(environment.items()):
         args += ["--setenv", name, value]
+    # The private /tmp and /dev/shm first: the folders bound after them may lie below them.
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
+    args += ["--size", str(SHM_SIZE), "--tmpfs", "/dev/shm"]
+    args += ["--dir", HOME]
     for path in SYSTEM:
         args += ["--ro-bind-try", path, path]
     for name in MERGED_USR:
@@ -60,10 +65,6 @@ def command(
         args += ["--ro-bind", python, python]
     args += ["--ro-bind", str(ROOT / "graders"), str(ROOT / "graders")]
     args += ["--ro-bind", str(ROOT / "pyproject.toml"), str(ROOT / "pyproject.toml")]
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
-    args += ["--size", str(SHM_SIZE), "--tmpfs", "/dev/shm"]
-    args += ["--dir", HOME]
     for folder in writable:
         args += ["--bind", str(folder), str(folder)]
     for folder in readonly:  # a request graded and removed already has nothing left to protect

@@ -11,8 +11,8 @@ app = FastAPI(title="Pydantic models kata")
 # TODO (task 1): declare the fields with their limits.
 # TODO (task 2): accept "19.90" and "7" for the numbers, and refuse what cannot convert.
 class ProductIn(BaseModel):
-    """A new product: `name` 1–40 characters, `sku` exactly like "LMP-0042" (3 capitals, a
-    dash, 4 digits), `price` a number > 0 and ≤ 10000, `stock` an integer ≥ 0, default 0."""
+    """A new product: `name` 1–40 characters, `sku` exactly like "LMP-0042" (3 capitals A-Z, a
+    dash, 4 digits 0-9), `price` a number > 0 and ≤ 10000, `stock` an integer ≥ 0, default 0."""
 
 
 class ProductOut(ProductIn):
@@ -28,7 +28,7 @@ def create_product(product: ProductIn):
 
 # TODO (task 3): declare the nested models.
 class Address(BaseModel):
-    """`street` and `city` non-empty strings, `country` two capitals like "GB"."""
+    """`street` and `city` at least 1 character each, `country` exactly two capitals like "GB"."""
 
 
 class Customer(BaseModel):
@@ -53,7 +53,7 @@ def create_order(order: OrderIn):
 
 # TODO (task 4): declare the fields and a validator across the two dates.
 class BookingIn(BaseModel):
-    """`room` 1–20 characters, `guests` 1 to 4, `check_in` and `check_out` dates.
+    """`room` 1–20 characters, `guests` an integer from 1 to 4, `check_in` and `check_out` dates.
     `check_out` must be after `check_in`, else a 422 whose message contains
     "check_out must be after check_in"."""
 
@@ -69,12 +69,20 @@ def create_booking(booking: BookingIn):
 # TODO (task 6): make any field not declared here a 422.
 class UserCreate(BaseModel):
     """`username` 3–20 of a-z, 0-9 and _, `password` 8–128 characters, `full_name` optional
-    (≤ 80 characters)."""
+    (None allowed, ≤ 80 characters)."""
 
 
 # TODO (task 5): declare what a client may see, and store the hash in a model of its own.
 class UserOut(BaseModel):
     """What a client may see of a user: `id`, `username`, `full_name`. Nothing else."""
+
+
+# TODO (task 5): what the server keeps of a user: UserOut's fields plus `password_hash`.
+class UserInDB(UserOut):
+    """A stored user. It never leaves the server."""
+
+
+users: dict[int, UserInDB] = {}  # the stored users, by id; never the plain password
 
 
 # TODO (task 5): answer 201 with the public fields only.
@@ -88,5 +96,6 @@ def create_user(user: UserCreate):
 # TODO (task 5): answer with the public fields only.
 @app.get("/users/{user_id}")
 def read_user(user_id: int):
-    """The stored user with the same public fields as POST /users, or 404 if there is none."""
+    """The stored user with the same public fields as POST /users, or 404
+    {"detail": "User not found"} if there is none."""
     raise NotImplementedError("TODO (task 5): read the user")
