@@ -176,7 +176,7 @@ def test_gradescope_results_match_the_schema(tmp_path: Path) -> None:
         jsonschema.validate(document, GRADESCOPE)
     assert passed["score"] == passed["max_score"] == 10
     assert {t["status"] for t in passed["tests"]} == {"passed"}
-    assert failed["score"] == 0.75
+    assert failed["score"] == 0
     first = failed["tests"][0]
     assert (
         first["name"] == "Task 1 · test_book_is_found_by_its_integer_id"
@@ -193,7 +193,7 @@ def test_ci_command_writes_results_and_a_markdown_summary(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     text = summary.read_text()
     assert text.startswith("earlier step\n## FastAPI katas"), "the summary is appended to"
-    assert "| 01_first_steps | 0/4 | 0.75/10 | ❌ fail |" in text and "**Total:" in text
+    assert "| 01_first_steps | 0/4 | 0/10 | ❌ fail |" in text and "**Total:" in text
     katas = sorted(
         p.name for p in (ROOT / "katas").iterdir() if p.is_dir() and p.name[:2].isdigit()
     )

@@ -70,7 +70,7 @@ def test_progress_table_shows_every_kata_hints_and_next_step(env: dict[str, str]
     assert "01_first_steps" in done.stdout and "Next: nox -s first_steps" in done.stdout
     row = next(line for line in done.stdout.splitlines() if "01_first_steps" in line)
     cells = [cell.strip() for cell in row.split("│")]
-    assert cells[2:6] == ["0/4", "0.75/10", "1", "3/4"], row
+    assert cells[2:6] == ["0/4", "0/10", "1", "3/4"], row
 
 
 def test_compare_refuses_before_the_kata_passes_unless_forced(env: dict[str, str]) -> None:
@@ -250,7 +250,7 @@ def test_watch_grades_again_on_save_and_says_done(tmp_path: Path, env: dict[str,
     lines = Lines(process)
     try:
         lines.wait_for("checking…")
-        lines.wait_for("Score 0.75 / 10")
+        lines.wait_for("Score 0 / 10")
         lines.wait_for("Watching")
         time.sleep(0.5)  # the watcher starts just after it says so
         shutil.copy(ROOT / "solutions" / "01_first_steps" / "app.py", folder / "app.py")
