@@ -184,9 +184,10 @@ def test_reset_keeps_hints_and_quiz_but_not_the_stale_grade(
     clone: Path, env: dict[str, str]
 ) -> None:
     app = clone / "katas" / "01_first_steps" / "app.py"
+    graders("hint", "1", "2", cwd=clone, env=env)
     app.write_text((ROOT / "solutions" / "01_first_steps" / "app.py").read_text())
     graders("grade", "1", cwd=clone, env=env)
-    graders("hint", "1", "2", cwd=clone, env=env)
+    graders("hint", "1", "3", cwd=clone, env=env)  # after the pass: free, not counted
     graders("quiz", "1", "--answers", "b,c,b,c", cwd=clone, env=env)
     assert stored(env)["first_steps"]["status"] == "pass"
     graders("reset", "1", cwd=clone, env=env)
