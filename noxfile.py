@@ -120,11 +120,21 @@ for _name, _command, _doc in COMMANDS:
     forward(_name, _command, _doc)
 
 
+def newest_python() -> str:
+    """The newest supported Python installed here: it also runs the checks that need one Python."""
+    return next((v for v in reversed(PYTHONS) if shutil.which(f"python{v}")), PYTHONS[-1])
+
+
 @nox.session(python=PYTHONS, default=False)
 def verify(session: nox.Session) -> None:
     """Run the repository's own tests: solutions pass, stubs fail, near misses fail, the engine holds."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "dev"), env=COMPILED)
-    session.run("python", "-m", "pytest", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+    env = {"PYTHONDONTWRITEBYTECODE": "1"}
+    if session.python == newest_python():
+        # What does not change with the Python version (the near misses, the sandbox's fallback)
+        # is proven once, on the newest Python; solutions, stubs and the engine on every one.
+        env["GRADERS_VERIFY_ONCE"] = "1"
+    session.run("python", "-m", "pytest", *session.posargs, env=env)
 
 
 @nox.session(default=False)

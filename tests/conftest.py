@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -22,6 +23,10 @@ FIRST_STEPS_TESTS = len(
     )
 )  # how many test functions kata 01 ships
 SCHEMA = json.loads(export.SCHEMA.read_text(encoding="utf-8"))
+# `nox -s verify` proves what does not change with the Python version on one Python only (the
+# newest installed): the near misses and alternative solutions, the sandbox's fallback. Outside
+# nox (a plain `pytest tests/`), everything runs.
+ONCE = os.environ.get("GRADERS_VERIFY_ONCE", "1") == "1" or "NOX_CURRENT_SESSION" not in os.environ
 
 
 def check_schema(result: KataGrade) -> KataGrade:
