@@ -129,11 +129,10 @@ def newest_python() -> str:
 def verify(session: nox.Session) -> None:
     """Run the repository's own tests: solutions pass, stubs fail, near misses fail, the engine holds."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "dev"), env=COMPILED)
-    env = {"PYTHONDONTWRITEBYTECODE": "1"}
-    if session.python == newest_python():
-        # What does not change with the Python version (the near misses, the sandbox's fallback)
-        # is proven once, on the newest Python; solutions, stubs and the engine on every one.
-        env["GRADERS_VERIFY_ONCE"] = "1"
+    # What does not change with the Python version (the near misses, the sandbox's fallback) is
+    # proven once, on the newest Python; solutions, stubs and the engine on every one.
+    once = "1" if session.python == newest_python() else "0"
+    env = {"PYTHONDONTWRITEBYTECODE": "1", "GRADERS_VERIFY_ONCE": once}
     session.run("python", "-m", "pytest", *session.posargs, env=env)
 
 
