@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -54,3 +55,22 @@ def submission(kata: Kata, folder: Path, replacements: dict[str, str | bytes]) -
 @pytest.fixture(scope="session")
 def katas() -> list[Kata]:
     return load_catalog()
+
+
+def make_clone(target: Path) -> Path:
+    """A committed copy of the repository at `target`, as a learner's clone would be."""
+    ignore = shutil.ignore_patterns(".git", ".nox", ".venv", ".learner", "__pycache__", "*.pyc")
+    shutil.copytree(ROOT, target, ignore=ignore)
+    for command in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
+    ):
+        subprocess.run(["git", *command], cwd=target, check=True, capture_output=True)
+    return target
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Path:
+    """A learner's clone of the repository of its own (commands may write into its katas/)."""
+    return make_clone(tmp_path / "repo")

@@ -180,21 +180,6 @@ def test_pytest_still_runs_a_kata_on_its_own() -> None:
     assert "failed" in done.stdout and "error" not in done.stdout.splitlines()[-1]
 
 
-@pytest.fixture(scope="module")
-def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A committed copy of the repository, as a learner's clone would be."""
-    target = tmp_path_factory.mktemp("clone") / "repo"
-    ignore = shutil.ignore_patterns(".git", ".nox", ".venv", ".learner", "__pycache__", "*.pyc")
-    shutil.copytree(ROOT, target, ignore=ignore)
-    for command in (
-        ["init", "-q"],
-        ["add", "-A"],
-        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
-    ):
-        subprocess.run(["git", *command], cwd=target, check=True, capture_output=True)
-    return target
-
-
 def test_edited_official_tests_are_replaced_by_the_shipped_ones(
     clone: Path, tmp_path: Path
 ) -> None:

@@ -142,21 +142,6 @@ def test_a_422_detail_reads_as_sentences(monkeypatch: pytest.MonkeyPatch) -> Non
     )
 
 
-@pytest.fixture
-def clone(tmp_path: Path) -> Path:
-    """A committed copy of the repository (reset writes into katas/, never the real one)."""
-    target = tmp_path / "repo"
-    ignore = shutil.ignore_patterns(".git", ".nox", ".venv", ".learner", "__pycache__")
-    shutil.copytree(ROOT, target, ignore=ignore)
-    for command in (
-        ["init", "-q"],
-        ["add", "-A"],
-        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
-    ):
-        subprocess.run(["git", *command], cwd=target, check=True, capture_output=True)
-    return target
-
-
 def test_reset_backs_up_everything_then_restores_the_stub(clone: Path, env: dict[str, str]) -> None:
     kata = clone / "katas" / "01_first_steps"
     shipped = (kata / "app.py").read_bytes()
@@ -284,3 +269,26 @@ def test_what_a_learner_sees_matches_the_snapshot(
     if os.environ.get("UPDATE_SNAPSHOTS"):
         (SNAPSHOTS / snapshot).write_text(seen, encoding="utf-8")
     assert seen == (SNAPSHOTS / snapshot).read_text(encoding="utf-8")
+
+
+def test_a_file_that_cannot_be_written_is_one_line_and_exit_1(
+    clone: Path, env: dict[str, str]
+) -> None:
+    (clone / "katas" / "01_first_steps" / "app.py").write_text("# my attempt\n")
+    (clone / ".learner").write_text("not a folder")  # where reset keeps its backups
+    done = graders("reset", "1", cwd=clone, env=env)
+    assert done.returncode == 1, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("error: ")
+    assert "Traceback" not in done.stderr
+    assert (clone / "katas" / "01_first_steps" / "app.py").read_text() == "# my attempt\n"
+
+
+def test_a_corrupt_progress_file_is_kept_aside_not_overwritten(env: dict[str, str]) -> None:
+    progress = Path(env["GRADERS_PROGRESS"])
+    progress.write_text('{"first_steps": {"hints": {"1": 2}')  # cut short
+    done = graders("hint", "1", "2", env=env)
+    assert done.returncode == 0, done.stderr
+    kept = list(progress.parent.glob("progress.json.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_text() == '{"first_steps": {"hints": {"1": 2}'
+    assert "could not be read" in done.stderr and kept[0].name in done.stderr
+    assert stored(env)["first_steps"]["hints"] == {"2": 1}, "a fresh file holds what came after"
