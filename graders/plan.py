@@ -48,41 +48,6 @@ class Plan:
     void: str = ""
 
 
-@dataclass(frozen=True)
-class Folders:
-    """Where one request's files go."""
-
-    trusted: Path
-    box: Path
-
-    @property
-    def app(self) -> Path:
-        return self.box / "app"
-
-    @property
-    def whitebox(self) -> Path:
-        return self.box / "whitebox"
-
-    @property
-    def given(self) -> Path:
-        return self.box / "given"
-
-    @property
-    def shared(self) -> Path:
-        return self.box / "shared"
-
-    @property
-    def work(self) -> Path:
-        return self.box / "work"
-
-    @property
-    def tmp(self) -> Path:
-        return self.box / "tmp"
-
-    def variant(self, name: str) -> Path:
-        return self.box / f"variant-{name}"
-
-
 def read(request: Request, tests_from: str | None) -> Inputs:
     """The files `request` is graded with.
 
@@ -107,16 +72,19 @@ def plan(inputs: Inputs, index: int, root: Path, box: Box | None) -> Plan:
     if inputs.void:
         return Plan(request, [], [], [], void=inputs.void)
     name = f"{index:03d}-{request.kata.slug}"
-    folders = Folders(root / "trusted" / name, root / "boxes" / name)
-    box = box or Box(name, folders.box)
+    trusted, folder = root / "trusted" / name, root / "boxes" / name
+    box = box or Box(name, folder)
     made = app_plan if request.kata.grades == "app" else tests_plan
-    return made(request, name, folders, box, inputs.learner, inputs.official, list(inputs.notes))
+    return made(
+        request, name, trusted, folder, box, inputs.learner, inputs.official, list(inputs.notes)
+    )
 
 
 def app_plan(
     request: Request,
     name: str,
-    folders: Folders,
+    trusted_folder: Path,
+    folder: Path,
     box: Box,
     learner: dict[str, bytes],
     official: dict[str, bytes],
@@ -126,14 +94,14 @@ def app_plan(
     expected = [e for e in expected_of(official) if not request.tasks or e.task_id in request.tasks]
     modules = tuple(kata.modules(set(learner)))
     white_box = any(e.white_box for e in expected)
-    files = writable(folders) | {folders.trusted: official, folders.app: learner}
+    files = writable(folder) | {trusted_folder: official, folder / "app": learner}
     if white_box:
-        files[folders.whitebox] = {**learner, **official}
-    sealed = (folders.app, folders.whitebox) if white_box else (folders.app,)
-    host = Host(folders.app, modules, folders.shared / "host.sock", folders.work, kata.memory_mb)
-    layout = Layout(
-        folders.box, files, sealed, host if not all(e.white_box for e in expected) else None
+        files[folder / "whitebox"] = {**learner, **official}
+    sealed = (folder / "app", folder / "whitebox") if white_box else (folder / "app",)
+    host = Host(
+        folder / "app", modules, folder / "shared" / "host.sock", folder / "work", kata.memory_mb
     )
+    layout = Layout(folder, files, sealed, host if not all(e.white_box for e in expected) else None)
     groups: list[tuple[int | None, list[Expected]]] = [(None, expected)]
     if kata.parallel_tasks:
         groups = [(t.id, [e for e in expected if e.task_id == t.id]) for t in kata.tasks]
@@ -150,9 +118,9 @@ def app_plan(
                     box=box,
                     layout=layout,
                     trusted=trusted,
-                    directory=folders.trusted if trusted else folders.whitebox,
-                    work=folders.work,
-                    tmp=folders.shared / "tmp" if trusted else folders.tmp,
+                    directory=trusted_folder if trusted else folder / "whitebox",
+                    work=folder / "work",
+                    tmp=folder / "shared" / "tmp" if trusted else folder / "tmp",
                     tests=tests,
                     modules=() if trusted else modules,
                     timeout=kata.timeout,
@@ -170,7 +138,8 @@ def app_plan(
 def tests_plan(
     request: Request,
     name: str,
-    folders: Folders,
+    trusted_folder: Path,
+    folder: Path,
     box: Box,
     learner: dict[str, bytes],
     official: dict[str, bytes],
@@ -183,20 +152,23 @@ def tests_plan(
     except SyntaxError as error:
         return Plan(request, [], [], notes, void=f"your tests could not be read: {error}")
     modules = tuple(kata.modules(set(official)))
-    files = writable(folders) | {folders.given: {**official, **learner}}
+    files = writable(folder) | {folder / "given": {**official, **learner}}
     first_by_variant: dict[str, tuple[str, ...]] = {}
     for task in kata.tasks:
         if request.tasks and task.id not in request.tasks:
             continue
         for variant in task.variants:
             diff = kata.variant_path(variant).read_text(encoding="utf-8")
-            files[folders.variant(variant)] = {**patch.apply_to_files(diff, official), **learner}
+            files[(folder / f"variant-{variant}")] = {
+                **patch.apply_to_files(diff, official),
+                **learner,
+            }
             # The learner's tests of the variant's task are the likeliest to catch it: first.
             first_by_variant[variant] = tuple(e.nodeid for e in expected if e.task_id == task.id)
     sealed = tuple(
-        folder for folder in files if folder == folders.given or folder.name.startswith("variant-")
+        path for path in files if path == folder / "given" or path.name.startswith("variant-")
     )
-    layout = Layout(folders.box, files, sealed)
+    layout = Layout(folder, files, sealed)
 
     def job(key: str, directory: Path, variant: str | None = None) -> Job:
         first = first_by_variant.get(variant, ()) if variant else ()
@@ -206,8 +178,8 @@ def tests_plan(
             layout=layout,
             trusted=False,
             directory=directory,
-            work=folders.work,
-            tmp=folders.tmp,
+            work=folder / "work",
+            tmp=folder / "tmp",
             tests=tests,
             modules=modules,
             timeout=kata.timeout,
@@ -219,8 +191,8 @@ def tests_plan(
             size=len(first) if variant else len(expected),
         )
 
-    jobs = [job(f"{name}:given", folders.given)]
-    jobs += [job(f"{name}:{v}", folders.variant(v), v) for v in first_by_variant]
+    jobs = [job(f"{name}:given", folder / "given")]
+    jobs += [job(f"{name}:{v}", (folder / f"variant-{v}"), v) for v in first_by_variant]
     return Plan(request, jobs, expected, notes)
 
 
@@ -229,7 +201,7 @@ def expected_of(official: dict[str, bytes]) -> list[Expected]:
     return [e for n in sorted(official) if is_test_file(n) for e in expected_tests(n, official[n])]
 
 
-def writable(folders: Folders) -> dict[Path, dict[str, bytes]]:
+def writable(folder: Path) -> dict[Path, dict[str, bytes]]:
     """The empty folders every request's box may write in."""
-    shared = (folders.shared, folders.shared / "tmp", folders.work, folders.tmp)
-    return {folder: {} for folder in (*shared, folders.box / "events", folders.box / "home")}
+    names = ("shared", "shared/tmp", "work", "tmp", "events", "home")
+    return {folder / name: {} for name in names}

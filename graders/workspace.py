@@ -62,12 +62,16 @@ def sweep(parent: Path) -> None:
 
 
 def running(pid: int) -> bool:
+    """Whether the process `pid` runs (a zombie waiting to be reaped does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    stat = Path("/proc") / str(pid) / "stat"
+    with contextlib.suppress(OSError, IndexError):
+        return not stat.read_text().rsplit(") ", 1)[1].startswith("Z")
     return True
 
 

@@ -35,10 +35,9 @@ from graders import export, patch
 from graders.catalog import ROOT, load_kata
 from graders.grade import grade_many
 from graders.sandbox import isolation_here
-from graders.sandbox.processes import alive
 from graders.score import KataGrade
 from graders.vocabulary import Request
-from tests.conftest import ONCE, check_schema
+from tests.conftest import ONCE, check_schema, with_token
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -277,18 +276,6 @@ def check(case: Case, grade: KataGrade, before: dict[str, str], world: World) ->
         assert not with_token(token), f"{said}: a process it started is still running"
     if after.get("no_connection"):
         assert not world.connections, f"{said}: the learner's code reached the loopback"
-
-
-def with_token(token: str) -> list[int]:
-    """The live processes whose command line holds `token`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and token in (entry / "cmdline").read_text(errors="replace"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return [pid for pid in found if alive(pid)]
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,9 @@ from graders import workspace
 from graders.catalog import ROOT, find
 from graders.grade import grade_many
 from graders.sandbox import Box, Job, JobReport, Layout, run_jobs, servers
-from graders.sandbox.processes import alive
 from graders.vocabulary import Request
-from tests.conftest import check_schema, submission
+from graders.workspace import running
+from tests.conftest import check_schema, submission, with_token
 
 FIRST = find("first_steps")
 SOLUTION = (FIRST.solution_path / "app.py").read_text(encoding="utf-8")
@@ -55,18 +55,6 @@ def test_what_a_job_starts_is_stopped_when_grading_ends(tmp_path: Path) -> None:
     while with_token(token) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not with_token(token), "a process started by the learner's code is still running"
-
-
-def with_token(token: str) -> list[int]:
-    """The live processes whose command line holds `token`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and token in (entry / "cmdline").read_text(errors="replace"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return [pid for pid in found if alive(pid)]
 
 
 def test_a_grader_killed_midway_leaves_no_job_running(tmp_path: Path) -> None:
@@ -113,7 +101,7 @@ def processes_of(scratch: Path) -> list[int]:
             where = os.readlink(entry / "cwd")
         except OSError:
             continue
-        if (str(scratch) in command or where.startswith(str(scratch))) and alive(int(entry.name)):
+        if (str(scratch) in command or where.startswith(str(scratch))) and running(int(entry.name)):
             found.append(int(entry.name))
     return found
 

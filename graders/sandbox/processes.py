@@ -16,6 +16,8 @@ import signal
 import sys
 from pathlib import Path
 
+from graders.workspace import running
+
 PR_SET_CHILD_SUBREAPER = 36  # from <sys/prctl.h>
 PROC = Path("/proc")
 
@@ -62,7 +64,7 @@ def kill_tree(root: int, include_root: bool = True) -> None:
     """
     for _ in range(20):
         found = descendants(root)
-        if include_root and alive(root):
+        if include_root and running(root):
             found.insert(0, root)
         if not found:
             return
@@ -78,16 +80,3 @@ def reap(pids: list[int]) -> None:
     for pid in pids:
         with contextlib.suppress(ChildProcessError, OSError):
             os.waitpid(pid, os.WNOHANG)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = PROC / str(pid) / "stat"
-    with contextlib.suppress(OSError, IndexError):
-        return not stat.read_text().rsplit(") ", 1)[1].startswith("Z")
-    return True

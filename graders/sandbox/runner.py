@@ -31,7 +31,7 @@ from graders.sandbox.jobs import (
     NodeReport,
     read_events,
 )
-from graders.sandbox.servers import Containment, ForkServer
+from graders.sandbox.servers import Containment, ForkServer, tail
 from graders.vocabulary import Isolation
 
 IMPORT_TIMEOUT = 20.0
@@ -296,7 +296,7 @@ class Supervisor:
         try:
             return self.watch(report, server, key, events, log, started)
         finally:
-            report.log = tail_text(log)
+            report.log = tail(log)
 
     def watch(
         self, report: JobReport, server: ForkServer, key: str, events: Path, log: Path, since: float
@@ -523,15 +523,6 @@ def timed_out(limit: float, in_test: bool) -> str:
         f"{where} did not finish within {limit:g} s, so grading stopped it "
         "(an endless loop, or a blocking call that never returns?)"
     )
-
-
-def tail_text(path: Path, limit: int = 4000) -> str:
-    try:
-        with open(path, "rb") as stream:
-            stream.seek(max(0, path.stat().st_size - limit))
-            return stream.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
 
 
 def isolation_here() -> tuple[Isolation, str]:
