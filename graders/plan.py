@@ -72,24 +72,18 @@ def plan(inputs: Inputs, index: int, root: Path, box: Box | None) -> Plan:
     if inputs.void:
         return Plan(request, [], [], [], void=inputs.void)
     name = f"{index:03d}-{request.kata.slug}"
-    trusted, folder = root / "trusted" / name, root / "boxes" / name
-    box = box or Box(name, folder)
     made = app_plan if request.kata.grades == "app" else tests_plan
-    return made(
-        request, name, trusted, folder, box, inputs.learner, inputs.official, list(inputs.notes)
+    return made(inputs, name, root, box or Box(name, root / "boxes" / name))
+
+
+def app_plan(inputs: Inputs, name: str, root: Path, box: Box) -> Plan:
+    request, learner, official, notes = (
+        inputs.request,
+        inputs.learner,
+        inputs.official,
+        inputs.notes,
     )
-
-
-def app_plan(
-    request: Request,
-    name: str,
-    trusted_folder: Path,
-    folder: Path,
-    box: Box,
-    learner: dict[str, bytes],
-    official: dict[str, bytes],
-    notes: list[str],
-) -> Plan:
+    trusted_folder, folder = root / "trusted" / name, root / "boxes" / name
     kata = request.kata
     expected = [e for e in expected_of(official) if not request.tasks or e.task_id in request.tasks]
     modules = tuple(kata.modules(set(learner)))
@@ -135,16 +129,14 @@ def app_plan(
     return Plan(request, jobs, expected, notes)
 
 
-def tests_plan(
-    request: Request,
-    name: str,
-    trusted_folder: Path,
-    folder: Path,
-    box: Box,
-    learner: dict[str, bytes],
-    official: dict[str, bytes],
-    notes: list[str],
-) -> Plan:
+def tests_plan(inputs: Inputs, name: str, root: Path, box: Box) -> Plan:
+    request, learner, official, notes = (
+        inputs.request,
+        inputs.learner,
+        inputs.official,
+        inputs.notes,
+    )
+    folder = root / "boxes" / name
     kata = request.kata
     tests = tuple(sorted(learner))
     try:
