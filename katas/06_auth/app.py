@@ -20,7 +20,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="AUTH_")
 
-    secret_key: str = "dev-only-secret-never-use-in-production-set-AUTH_SECRET_KEY-to-64-random-bytes"
+    secret_key: str = (
+        "dev-only-secret-never-use-in-production-set-AUTH_SECRET_KEY-to-64-random-bytes"
+    )
     algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_token_expire_minutes: int = Field(15, ge=1)
     bcrypt_rounds: int = Field(12, ge=4, le=31)  # the cost, if you hash with bcrypt

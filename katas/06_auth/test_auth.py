@@ -146,8 +146,14 @@ def all_right(problems: list[str], out_of: int, what: str) -> None:
 # ---------------------------------------------------------------- Task 1: hashing
 
 BCRYPT = re.compile(r"\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}")
-ARGON2ID = re.compile(r"\$argon2id\$v=19\$m=(\d+),t=(\d+),p=\d+\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}")
-A_LITTLE_DEARER = {"AUTH_BCRYPT_ROUNDS": "5", "AUTH_ARGON2_TIME_COST": "2", "AUTH_ARGON2_MEMORY_KIB": "2048"}
+ARGON2ID = re.compile(
+    r"\$argon2id\$v=19\$m=(\d+),t=(\d+),p=\d+\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}"
+)
+A_LITTLE_DEARER = {
+    "AUTH_BCRYPT_ROUNDS": "5",
+    "AUTH_ARGON2_TIME_COST": "2",
+    "AUTH_ARGON2_MEMORY_KIB": "2048",
+}
 
 
 def hash_problem(hashed, env) -> str | None:
@@ -222,7 +228,7 @@ def interleaved_medians(*calls, rounds=5) -> list[float]:
     """The median time of each call, run in turns so that a busy machine slows them all alike."""
     spent: list[list[float]] = [[] for _ in calls]
     for _ in range(rounds):
-        for call, times in zip(calls, spent):
+        for call, times in zip(calls, spent, strict=True):
             start = time.perf_counter()
             call()
             times.append(time.perf_counter() - start)
@@ -289,24 +295,36 @@ def test_post_token_reads_the_oauth2_form_and_nothing_else(client):
     assert good.status_code == 200, (
         f"POST /token (form, alice) → {good.status_code} {good.text}, expected 200"
     )
-    problems, cases = [], [
-        ({"json": {"username": "alice", "password": "wonderland"}}, {"username", "password"}),
-        ({"data": {"username": "alice"}}, {"password"}),
-        ({"data": {"password": "wonderland"}}, {"username"}),
-    ]
+    problems, cases = (
+        [],
+        [
+            ({"json": {"username": "alice", "password": "wonderland"}}, {"username", "password"}),
+            ({"data": {"username": "alice"}}, {"password"}),
+            ({"data": {"password": "wonderland"}}, {"username"}),
+        ],
+    )
     for request_args, missing in cases:
         r = client.post("/token", **request_args)
         expected = sorted(("body", field) for field in missing)
-        named = sorted(
-            tuple(error.get("loc", ())) for error in (r.json().get("detail") or [])
-            if isinstance(error, dict)
-        ) if r.status_code == 422 else None
+        named = (
+            sorted(
+                tuple(error.get("loc", ()))
+                for error in (r.json().get("detail") or [])
+                if isinstance(error, dict)
+            )
+            if r.status_code == 422
+            else None
+        )
         if named != expected:
             problems.append(
                 f"POST /token with {request_args} → {r.status_code} {r.text[:120]}, expected 422 "
                 f"naming {expected}"
             )
-    all_right(problems, len(cases), "logins that are not the OAuth2 form were not a 422 naming the missing fields")
+    all_right(
+        problems,
+        len(cases),
+        "logins that are not the OAuth2 form were not a 422 naming the missing fields",
+    )
 
 
 @pytest.mark.task(2)
@@ -328,7 +346,8 @@ def test_every_failed_login_is_the_same_400(client):
         if seen != (400, INCORRECT, []):
             problems.append(f"({username!r}, {password!r}) → {seen}")
     all_right(
-        problems, len(attempts),
+        problems,
+        len(attempts),
         f"failed logins were not 400 {INCORRECT} without WWW-Authenticate, as (status, body, "
         "WWW-Authenticate)",
     )
@@ -349,6 +368,10 @@ def test_the_token_carries_sub_exp_and_the_granted_scope(client):
     assert isinstance(scope, str) and sorted(scope.split(" ")) == ["items:read", "me"], (
         f"token claims {claims}, expected scope 'me items:read': one string, the granted scopes "
         "separated by single spaces (RFC 8693 §4.2)"
+    )
+    nothing = read_token(login(client, "alice", "wonderland", scope=""))
+    assert nothing.get("scope") == "", (
+        f"token claims {nothing} when no scope was asked for, expected scope '' (always there)"
     )
 
 
@@ -484,7 +507,8 @@ def test_a_request_without_valid_credentials_is_401_with_the_exact_challenge(cli
         if seen != expected:
             problems.append(f"{case} → {seen}, expected {expected}")
     all_right(
-        problems, len(NO_TOKEN + BAD_TOKENS),
+        problems,
+        len(NO_TOKEN + BAD_TOKENS),
         "requests to GET /users/me without valid credentials got another (status, body, "
         "WWW-Authenticate)",
     )
@@ -494,7 +518,10 @@ def test_a_request_without_valid_credentials_is_401_with_the_exact_challenge(cli
 def test_a_valid_token_gets_the_profile_and_nothing_more(client):
     for username in ("alice", "bob"):
         issued = login(client, username, PASSWORDS[username], scope="me").json().get("access_token")
-        for source, token in (("forged by the test", forge(username, "me")), ("from POST /token", issued)):
+        for source, token in (
+            ("forged by the test", forge(username, "me")),
+            ("from POST /token", issued),
+        ):
             r = client.get("/users/me", headers=bearer(token))
             assert (r.status_code, r.text and r.json()) == (200, PROFILES[username]), (
                 f"GET /users/me with {username}'s token ({source}) → {r.status_code} {r.text}, "
@@ -569,7 +596,9 @@ def test_a_missing_scope_is_reported_before_a_disabled_account(client):
     for path, scope in (("/users/me/items", "me"), ("/users/me", "")):
         r = client.get(path, headers=bearer(forge("carol", scope)))
         challenge = challenges(r)
-        assert r.status_code == 403 and len(challenge) == 1 and "insufficient_scope" in challenge[0], (
+        assert (
+            r.status_code == 403 and len(challenge) == 1 and "insufficient_scope" in challenge[0]
+        ), (
             f"GET {path} (carol, disabled, scope {scope!r}) → {r.status_code} {r.text}, "
             f"WWW-Authenticate {challenge}; expected the 403 insufficient_scope: the scopes are "
             "checked before the account"
@@ -589,7 +618,9 @@ def test_login_grants_only_requested_scopes_the_user_holds(client):
     ]
     problems = []
     for username, requested, granted in cases:
-        scope = read_token(login(client, username, PASSWORDS[username], scope=requested)).get("scope")
+        scope = read_token(login(client, username, PASSWORDS[username], scope=requested)).get(
+            "scope"
+        )
         right = isinstance(scope, str) and sorted(scope.split()) == granted
         if not (right and scope == " ".join(scope.split())):
             problems.append(
@@ -597,7 +628,8 @@ def test_login_grants_only_requested_scopes_the_user_holds(client):
                 f"{' '.join(granted)!r}"
             )
     all_right(
-        problems, len(cases),
+        problems,
+        len(cases),
         "logins granted the wrong scope (the requested scopes the user holds, one space apart)",
     )
 
@@ -629,7 +661,8 @@ def test_a_token_without_a_required_scope_is_403_insufficient_scope(client):
                 f'expected Bearer error="insufficient_scope", scope="{" ".join(sorted(REQUIRED[path]))}"'
             )
     all_right(
-        problems, len(cases),
+        problems,
+        len(cases),
         "tokens lacking a scope did not get 403 {'detail': 'Not enough permissions'} with the "
         "insufficient_scope challenge naming every scope the route needs (in any order)",
     )
@@ -663,7 +696,8 @@ def test_a_bad_token_is_401_before_any_scope_is_looked_at(client):
         if seen != (401, INVALID, [INVALID_CHALLENGE]):
             problems.append(f"{case}, no scope → {seen}")
     all_right(
-        problems, len(cases),
+        problems,
+        len(cases),
         f"bad tokens without scopes were not 401 {INVALID} with {INVALID_CHALLENGE}: the token "
         "is checked before its scopes",
     )
@@ -673,12 +707,13 @@ def test_a_bad_token_is_401_before_any_scope_is_looked_at(client):
 def test_openapi_declares_the_password_flow_its_scopes_and_what_each_route_needs(client):
     document = client.get("/openapi.json").json()
     schemes = document.get("components", {}).get("securitySchemes", {})
-    flows = {
-        name: scheme.get("flows", {}).get("password", {}) for name, scheme in schemes.items()
-    }
+    flows = {name: scheme.get("flows", {}).get("password", {}) for name, scheme in schemes.items()}
     assert len(flows) == 1, f"securitySchemes in /openapi.json: {schemes}, expected one"
     [(name, flow)] = flows.items()
-    assert flow.get("tokenUrl") == "token" and set(flow.get("scopes", {})) == {"me", "items:read"}, (
+    assert flow.get("tokenUrl") == "token" and set(flow.get("scopes", {})) == {
+        "me",
+        "items:read",
+    }, (
         f"securitySchemes in /openapi.json: {schemes}, expected an OAuth2 password flow with "
         "tokenUrl 'token' and exactly the scopes me and items:read"
     )
