@@ -21,6 +21,7 @@ import select
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,7 @@ def serve_app(control: socket.socket, request: dict[str, Any], directory: Path) 
         return
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in env.items()})
+    time.tzset()  # a TZ the test set applies to this process's local time
     printed = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(printed, 1)
     os.dup2(printed, 2)

@@ -1,35 +1,45 @@
 # Kata 06 · Authentication and authorization: hash passwords, hand out JWTs at POST /token,
 # check the token on every request and let OAuth2 scopes limit what it may do.
 # Fill in each TODO (the README says what each task wants); run `nox -s auth` to grade.
+# Installed for you: python-jose and passlib (bcrypt); PyJWT and pwdlib (Argon2id) if you prefer.
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from functools import lru_cache
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm, SecurityScopes
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Read from AUTH_SECRET_KEY, AUTH_ACCESS_TOKEN_EXPIRE_MINUTES, AUTH_BCRYPT_ROUNDS."""
+    """AUTH_SECRET_KEY, AUTH_ALGORITHM, AUTH_ACCESS_TOKEN_EXPIRE_MINUTES, AUTH_BCRYPT_ROUNDS,
+    AUTH_ARGON2_TIME_COST, AUTH_ARGON2_MEMORY_KIB: each from the environment, or its default."""
 
     model_config = SettingsConfigDict(env_prefix="AUTH_")
 
-    secret_key: str = "dev-only-secret-set-AUTH_SECRET_KEY-in-production"
-    access_token_expire_minutes: int = 15
-    bcrypt_rounds: int = 12
+    secret_key: str = (
+        "dev-only-secret-never-use-in-production-set-AUTH_SECRET_KEY-to-64-random-bytes"
+    )
+    algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    access_token_expire_minutes: int = Field(15, ge=1)
+    bcrypt_rounds: int = Field(12, ge=4, le=31)  # the cost, if you hash with bcrypt
+    argon2_time_cost: int = Field(3, ge=1)  # the costs, if you hash with Argon2id
+    argon2_memory_kib: int = Field(65536, ge=64)
 
 
-settings = Settings()
-ALGORITHM = "HS256"
+@lru_cache
+def get_settings() -> Settings:
+    """The settings, read from the environment at the first call (never at import)."""
+    return Settings()
 
 
 def hash_password(password: str) -> str:
-    """TODO (task 1): a salted bcrypt hash of `password`, never the password itself.
+    """TODO (task 1): a salted bcrypt (or Argon2id) hash of `password`, never the password itself.
 
-    Read the cost from settings.bcrypt_rounds on every call (the tests lower it to 4).
+    Take the cost from get_settings() when you hash (the tests set AUTH_BCRYPT_ROUNDS=4).
     """
     return password  # placeholder so the app starts
 
@@ -80,7 +90,7 @@ def authenticate_user(username: str, password: str) -> UserInDB | None:
 
 
 def create_access_token(username: str, scopes: list[str]) -> str:
-    """TODO (task 3): a JWT with `sub`, `exp` and `scopes`, signed with settings.secret_key."""
+    """TODO (task 3): a JWT with `sub`, `exp` and `scope`, signed as get_settings() says."""
     raise NotImplementedError
 
 
@@ -114,7 +124,7 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token")
 async def get_current_user(
     security_scopes: SecurityScopes, token: Annotated[str, Depends(oauth2_scheme)]
 ) -> UserInDB:
-    """TODO (task 4): the user the token names, or 401 with WWW-Authenticate: Bearer.
+    """TODO (task 4): the user the token names, or 401 with WWW-Authenticate: Bearer error="invalid_token".
 
     TODO (task 6): 403 insufficient_scope unless the token holds every scope in security_scopes.
     """

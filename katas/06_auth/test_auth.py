@@ -1,33 +1,71 @@
-"""Kata 06 · Authentication and authorization. Each test names its task; the README says what to build."""
+"""Kata 06 · Authentication and authorization. Each test names its task; the README says what to build.
+
+The app is configured through its AUTH_* environment variables, and the tests build and check
+tokens themselves (HMAC-SHA2 from the standard library), so any JWT library passes. Only the tests
+marked white_box look inside app.py: the hash format, the calls at login, the time zone.
+"""
 
 import base64
+import contextlib
+import hashlib
+import hmac
 import json
+import os
 import re
+import statistics
 import time
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from jose import JWTError, jws, jwt
-from passlib.hash import bcrypt as bcrypt_scheme
 
 import app as kata
 
-# These tests reach inside the kata's modules (fixtures patch its settings and state).
-pytestmark = pytest.mark.white_box
-
+SECRET = "kata-06-test-secret-only-these-tests-know-it-and-it-is-64-bytes+"  # HS512 wants 64 bytes
+OTHER_SECRET = "another-secret-the-server-has-never-seen-but-also-64-bytes-long!"
+DEFAULT_SECRET = "dev-only-secret-never-use-in-production-set-AUTH_SECRET_KEY-to-64-random-bytes"
+CHEAP = {"AUTH_BCRYPT_ROUNDS": "4", "AUTH_ARGON2_TIME_COST": "1", "AUTH_ARGON2_MEMORY_KIB": "1024"}
+SETTINGS = (
+    "AUTH_SECRET_KEY", "AUTH_ALGORITHM", "AUTH_ACCESS_TOKEN_EXPIRE_MINUTES",
+    "AUTH_BCRYPT_ROUNDS", "AUTH_ARGON2_TIME_COST", "AUTH_ARGON2_MEMORY_KIB",
+)  # fmt: skip
 PASSWORDS = {"alice": "wonderland", "bob": "canwefixit", "carol": "higherfurther"}
+PROFILES = {
+    "alice": {"username": "alice", "full_name": "Alice Liddell", "disabled": False},
+    "bob": {"username": "bob", "full_name": "Bob Builder", "disabled": False},
+}
+NOT_AUTHENTICATED = {"detail": "Not authenticated"}
+INVALID = {"detail": "Could not validate credentials"}
+INVALID_CHALLENGE = 'Bearer error="invalid_token"'
+INCORRECT = {"detail": "Incorrect username or password"}
 
 
 @pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch):
-    """bcrypt at cost 4 keeps the kata fast: the app reads the cost from settings as it hashes."""
-    monkeypatch.setattr(kata.settings, "bcrypt_rounds", 4)
+def environment(monkeypatch):
+    """Every test starts from these settings: a secret of its own, and hashing cheap enough."""
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AUTH_SECRET_KEY", SECRET)
+    for name, value in CHEAP.items():
+        monkeypatch.setenv(name, value)
+
+
+@contextlib.contextmanager
+def running(monkeypatch, **env: str | None) -> Iterator[TestClient]:
+    """The app started (lifespan and all) with these AUTH_* settings on top of the defaults."""
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    # A crash in the app comes back as the 500 a real client would see, not as a traceback.
+    with TestClient(kata.app, raise_server_exceptions=False) as client:
+        yield client
 
 
 @pytest.fixture
-def client():
-    # A crash in the app comes back as the 500 a real client would see, not as a traceback.
-    with TestClient(kata.app, raise_server_exceptions=False) as client:
+def client(monkeypatch):
+    with running(monkeypatch) as client:
         yield client
 
 
@@ -35,75 +73,202 @@ def login(client, username, password, scope=""):
     return client.post("/token", data={"username": username, "password": password, "scope": scope})
 
 
-def decode(token, key=None):
-    """The claims of a token the kata issued, checked with settings.secret_key and HS256."""
-    try:
-        return jwt.decode(token, key or kata.settings.secret_key, algorithms=["HS256"])
-    except JWTError as exc:
-        problem = exc
-    pytest.fail(f"the access_token does not decode with settings.secret_key and HS256: {problem}")
+# ---------------------------------------------------------------- JWTs, by hand
+
+DIGESTS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 
 
-def forge(username="alice", scopes=("me", "items:read"), **changes):
-    """A token signed the way the kata must sign them: settings.secret_key, HS256, 10 min left."""
-    claims = {"sub": username, "exp": int(time.time()) + 600, "scopes": list(scopes), **changes}
-    return jwt.encode(claims, kata.settings.secret_key, algorithm="HS256")
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(payload, key=SECRET, alg="HS256", header=None) -> str:
+    """A JWS in compact form; `payload` is a dict of claims or raw bytes."""
+    head = b64(json.dumps(header or {"alg": alg, "typ": "JWT"}).encode())
+    body = b64(payload if isinstance(payload, bytes) else json.dumps(payload).encode())
+    mac = hmac.new(key.encode(), f"{head}.{body}".encode(), DIGESTS[alg]).digest()
+    return f"{head}.{body}.{b64(mac)}"
+
+
+def forge(username="alice", scope="me items:read", key=SECRET, alg="HS256", **changes) -> str:
+    """A token signed the way the app must sign them, valid for ten more minutes."""
+    claims = {"sub": username, "exp": int(time.time()) + 600, "scope": scope, **changes}
+    return sign({k: v for k, v in claims.items() if v is not None}, key, alg)
 
 
 def bearer(token):
     return {"Authorization": f"Bearer {token}"}
 
 
-def cost(hashed):
-    """The bcrypt cost of a hash ("$2b$04$..." → 4), or None if it is no bcrypt hash."""
-    match = re.match(r"\$2[abxy]?\$(\d\d)\$", hashed) if isinstance(hashed, str) else None
-    return int(match.group(1)) if match else None
+def read_token(response, key=SECRET, alg="HS256") -> dict:
+    """The claims of the token in a POST /token answer, after checking its header and signature."""
+    assert response.status_code == 200, (
+        f"POST /token → {response.status_code} {response.text}, expected 200 with a token"
+    )
+    token = response.json().get("access_token")
+    parts = token.split(".") if isinstance(token, str) else []
+    assert len(parts) == 3, f"access_token {token!r} is no JWT (three dot-separated parts)"
+    try:
+        header, claims = (json.loads(unb64(part)) for part in parts[:2])
+    except ValueError:
+        pytest.fail(f"access_token {token!r}: its header or claims are not base64url JSON")
+    assert header.get("alg") == alg, f"the token's header is {header}, expected alg {alg}"
+    mac = hmac.new(key.encode(), f"{parts[0]}.{parts[1]}".encode(), DIGESTS[alg]).digest()
+    assert hmac.compare_digest(unb64(parts[2]), mac), (
+        f"the token's signature does not check out with {alg} and the key in AUTH_SECRET_KEY"
+    )
+    assert isinstance(claims, dict), f"the token's claims are {claims!r}, expected a JSON object"
+    return claims
+
+
+def challenges(response) -> list[str]:
+    return response.headers.get_list("www-authenticate")
+
+
+def answer(response) -> tuple:
+    """Status, JSON body (or the text) and every WWW-Authenticate header of a response."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    return response.status_code, body, challenges(response)
+
+
+def all_right(problems: list[str], out_of: int, what: str) -> None:
+    """Fail with every problem found, not just the first, if there is any."""
+    assert not problems, f"{len(problems)} of {out_of} {what}:\n" + "\n".join(problems)
 
 
 # ---------------------------------------------------------------- Task 1: hashing
 
+BCRYPT = re.compile(r"\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}")
+ARGON2ID = re.compile(
+    r"\$argon2id\$v=19\$m=(\d+),t=(\d+),p=\d+\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}"
+)
+A_LITTLE_DEARER = {
+    "AUTH_BCRYPT_ROUNDS": "5",
+    "AUTH_ARGON2_TIME_COST": "2",
+    "AUTH_ARGON2_MEMORY_KIB": "2048",
+}
+
+
+def hash_problem(hashed, env) -> str | None:
+    """What is wrong with `hashed` as a hash made with the costs in `env`, or None."""
+    if not isinstance(hashed, str):
+        return f"{hashed!r} is no string"
+    if match := BCRYPT.fullmatch(hashed):
+        if int(match.group(1)) != int(env["AUTH_BCRYPT_ROUNDS"]):
+            return f"{hashed!r} is a bcrypt hash of cost {match.group(1)}, expected AUTH_BCRYPT_ROUNDS={env['AUTH_BCRYPT_ROUNDS']}"
+        return None
+    if match := ARGON2ID.fullmatch(hashed):
+        memory, rounds = match.groups()
+        if (memory, rounds) != (env["AUTH_ARGON2_MEMORY_KIB"], env["AUTH_ARGON2_TIME_COST"]):
+            return (
+                f"{hashed!r} is an Argon2id hash with m={memory}, t={rounds}, expected "
+                f"AUTH_ARGON2_MEMORY_KIB={env['AUTH_ARGON2_MEMORY_KIB']}, AUTH_ARGON2_TIME_COST={env['AUTH_ARGON2_TIME_COST']}"
+            )
+        return None
+    return f"{hashed!r} is neither a bcrypt hash ($2b$…) nor an Argon2id hash ($argon2id$…)"
+
 
 @pytest.mark.task(1)
-@pytest.mark.parametrize("username", sorted(PASSWORDS))
-def test_stored_users_hold_bcrypt_hashes_never_the_password(client, username):
-    assert username in kata.users_db, f"users_db has no {username!r} once the app has started"
-    stored = kata.users_db[username].hashed_password
-    assert stored != PASSWORDS[username], f"users_db[{username!r}] stores the plain password"
-    assert bcrypt_scheme.identify(stored), (
-        f"users_db[{username!r}] holds {stored!r}, no bcrypt hash"
+@pytest.mark.white_box
+@pytest.mark.parametrize("costs", [CHEAP, A_LITTLE_DEARER], ids=["cheap", "a little dearer"])
+def test_stored_users_hold_salted_hashes_of_the_configured_cost(monkeypatch, costs):
+    with running(monkeypatch, **costs):
+        stored = {name: user.hashed_password for name, user in kata.users_db.items()}
+    assert sorted(stored) == sorted(PASSWORDS), (
+        f"users_db holds {sorted(stored)} once the app has started, expected {sorted(PASSWORDS)}"
     )
-    assert bcrypt_scheme.verify(PASSWORDS[username], stored), (
-        f"users_db[{username!r}]'s hash does not match the password {PASSWORDS[username]!r}"
-    )
-
-
-@pytest.mark.task(1)
-def test_verify_password_accepts_the_right_password_and_rejects_wrong_ones():
-    hashed = kata.hash_password("correct horse")
-    assert kata.verify_password("correct horse", hashed) is True, (
-        "verify_password('correct horse', hash_password('correct horse')) is not True"
-    )
-    for wrong in ("Correct horse", "correct horse ", "battery staple"):
-        assert kata.verify_password(wrong, hashed) is False, (
-            f"verify_password({wrong!r}, hash_password('correct horse')) is not False"
+    for username, password in PASSWORDS.items():
+        hashed = stored[username]
+        assert password not in str(hashed), f"users_db[{username!r}] holds the password itself"
+        problem = hash_problem(hashed, costs)
+        assert problem is None, f"users_db[{username!r}]: {problem}"
+        assert kata.verify_password(password, hashed) is True, (
+            f"verify_password({password!r}, users_db[{username!r}].hashed_password) is not True"
         )
+    assert len(set(stored.values())) == len(stored), "two users hold the same hash"
 
 
 @pytest.mark.task(1)
-def test_the_same_password_hashes_differently_each_time():
-    first, second = kata.hash_password("s3cret"), kata.hash_password("s3cret")
-    assert first != second, "hash_password('s3cret') twice gave the same string: no random salt"
+@pytest.mark.white_box
+def test_verify_password_tells_the_right_password_from_any_other_within_72_bytes():
+    first, second = kata.hash_password("correct horse"), kata.hash_password("correct horse")
+    assert first != second, "hash_password('correct horse') twice gave the same hash: no salt"
+    for hashed in (first, second):
+        assert kata.verify_password("correct horse", hashed) is True, (
+            "verify_password('correct horse', hash_password('correct horse')) is not True"
+        )
+        for wrong in ("Correct horse", "correct horse ", " correct horse", "correct hors", ""):
+            assert kata.verify_password(wrong, hashed) is False, (
+                f"verify_password({wrong!r}, hash_password('correct horse')) is not False"
+            )
+    # bcrypt reads the first 72 bytes of the UTF-8 encoding: each of them counts, the 72nd too.
+    for right, wrongs in (
+        ("a" * 72, ["a" * 71 + "b", "a" * 71]),
+        ("ä" * 35 + "xy", ["ä" * 35 + "xz", "ä" * 35 + "x", "ä" * 36]),  # 72 bytes, 37 characters
+    ):
+        hashed = kata.hash_password(right)
+        assert kata.verify_password(right, hashed) is True, (
+            f"verify_password of the 72-byte password {right!r} against its own hash is not True"
+        )
+        for wrong in wrongs:
+            assert kata.verify_password(wrong, hashed) is False, (
+                f"verify_password({wrong!r}, hash_password({right!r})) is not False: the two "
+                "differ within their first 72 bytes"
+            )
+
+
+def interleaved_medians(*calls, rounds=5) -> list[float]:
+    """The median time of each call, run in turns so that a busy machine slows them all alike."""
+    spent: list[list[float]] = [[] for _ in calls]
+    for _ in range(rounds):
+        for call, times in zip(calls, spent, strict=True):
+            start = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - start)
+    return [statistics.median(times) for times in spent]
+
+
+DEAR = {"AUTH_BCRYPT_ROUNDS": "9", "AUTH_ARGON2_TIME_COST": "2", "AUTH_ARGON2_MEMORY_KIB": "32768"}
 
 
 @pytest.mark.task(1)
-@pytest.mark.parametrize("rounds", [4, 5])
-def test_the_hashing_cost_follows_settings(monkeypatch, rounds):
-    monkeypatch.setattr(kata.settings, "bcrypt_rounds", rounds)
-    hashed = kata.hash_password("s3cret")
-    assert cost(hashed) == rounds, (
-        f"with settings.bcrypt_rounds = {rounds}, hash_password('s3cret') → {hashed!r}: "
-        f"expected a bcrypt hash of cost {rounds}"
+@pytest.mark.parametrize(("costs", "dear"), [(CHEAP, False), (DEAR, True)], ids=["cheap", "dear"])
+def test_what_a_login_costs_follows_the_hashing_settings(monkeypatch, costs, dear):
+    """A hash's cost shows as time. A failed login is timed against a POST /token that FastAPI
+    refuses (422) before any hashing: far slower with the dear settings, barely with the cheap."""
+    with running(monkeypatch, **costs) as client:
+        wrong = login(client, "alice", "not-her-password")
+        assert wrong.status_code == 400, (
+            f"POST /token (alice, wrong password) → {wrong.status_code}, expected 400"
+        )
+        logging_in, refused = interleaved_medians(
+            lambda: login(client, "alice", "not-her-password"),
+            lambda: client.post("/token", data={"username": "alice"}),
+        )
+    ratio = logging_in / refused
+    settings = ", ".join(f"{k}={v}" for k, v in costs.items())
+    said = (
+        f"with {settings} a failed login takes {logging_in * 1000:.1f} ms, {ratio:.1f} times a "
+        f"POST /token refused with 422 ({refused * 1000:.1f} ms)"
     )
+    if dear:
+        assert ratio > 5, (
+            f"{said}, expected more than 5 times: hashes that dear take tens of ms. Is the "
+            "password checked against a hash made with the configured cost?"
+        )
+    else:
+        assert ratio < 8, (
+            f"{said}, expected less than 8 times: hashes that cheap take about a millisecond. Is "
+            "the cost fixed somewhere (a hasher made at import, bcrypt's default 12, pwdlib's "
+            "recommended settings)?"
+        )
 
 
 # ---------------------------------------------------------------- Task 2: POST /token
@@ -111,44 +276,80 @@ def test_the_hashing_cost_follows_settings(monkeypatch, rounds):
 
 @pytest.mark.task(2)
 def test_login_with_form_data_returns_a_bearer_token(client):
-    r = login(client, "alice", "wonderland")
-    assert r.status_code == 200, (
-        f"POST /token (form, alice) → {r.status_code} {r.text}, expected 200"
+    for username in ("alice", "bob"):
+        r = login(client, username, PASSWORDS[username])
+        assert r.status_code == 200, (
+            f"POST /token (form, {username}) → {r.status_code} {r.text}, expected 200"
+        )
+        body = r.json()
+        assert set(body) == {"access_token", "token_type"} and body["token_type"] == "bearer", (
+            f"POST /token ({username}) → {body}, expected exactly "
+            "{'access_token': '<jwt>', 'token_type': 'bearer'}"
+        )
+        assert read_token(r).get("sub") == username, f"the token for {username} does not name them"
+
+
+@pytest.mark.task(2)
+def test_post_token_reads_the_oauth2_form_and_nothing_else(client):
+    good = login(client, "alice", "wonderland")
+    assert good.status_code == 200, (
+        f"POST /token (form, alice) → {good.status_code} {good.text}, expected 200"
     )
-    body = r.json()
-    assert isinstance(body.get("access_token"), str) and body["access_token"], (
-        f"POST /token → {body}, expected a non-empty string in 'access_token'"
+    problems, cases = (
+        [],
+        [
+            ({"json": {"username": "alice", "password": "wonderland"}}, {"username", "password"}),
+            ({"data": {"username": "alice"}}, {"password"}),
+            ({"data": {"password": "wonderland"}}, {"username"}),
+        ],
     )
-    assert body.get("token_type") == "bearer", (
-        f"POST /token → token_type {body.get('token_type')!r}, expected 'bearer'"
+    for request_args, missing in cases:
+        r = client.post("/token", **request_args)
+        expected = sorted(("body", field) for field in missing)
+        named = (
+            sorted(
+                tuple(error.get("loc", ()))
+                for error in (r.json().get("detail") or [])
+                if isinstance(error, dict)
+            )
+            if r.status_code == 422
+            else None
+        )
+        if named != expected:
+            problems.append(
+                f"POST /token with {request_args} → {r.status_code} {r.text[:120]}, expected 422 "
+                f"naming {expected}"
+            )
+    all_right(
+        problems,
+        len(cases),
+        "logins that are not the OAuth2 form were not a 422 naming the missing fields",
     )
 
 
 @pytest.mark.task(2)
-def test_login_with_a_json_body_is_422(client):
-    r = client.post("/token", json={"username": "alice", "password": "wonderland"})
-    assert r.status_code == 422, (
-        f"POST /token with a JSON body → {r.status_code}, expected 422: the OAuth2 password flow "
-        "sends form data"
-    )
-
-
-@pytest.mark.task(2)
-@pytest.mark.parametrize(
-    ("username", "password"),
-    [("mallory", "wonderland"), ("alice", "Wonderland"), ("bob", "wonderland")],
-)
-def test_a_failed_login_looks_the_same_whatever_was_wrong(client, username, password):
-    baseline = login(client, "nobody", "nothing")
-    r = login(client, username, password)
-    assert r.status_code in (400, 401), (
-        f"POST /token ({username}, {password}) → {r.status_code}, expected 400 (or 401)"
-    )
-    seen = (r.status_code, r.text, r.headers.get("www-authenticate"))
-    expected = (baseline.status_code, baseline.text, baseline.headers.get("www-authenticate"))
-    assert seen == expected, (
-        f"POST /token ({username}, {password}) → {seen}, but an unknown user gets {expected}: "
-        "the answer must not tell which part was wrong"
+def test_every_failed_login_is_the_same_400(client):
+    """Usernames and passwords match exactly as typed; nothing tells which part was wrong."""
+    attempts = [
+        ("mallory", "wonderland"),
+        ("alice", "Wonderland"),
+        ("alice", "wonderland "),
+        ("alice", " wonderland"),
+        (" alice", "wonderland"),
+        ("Alice", "wonderland"),
+        ("bob", "wonderland"),
+        ("alice", "wonderland" + "!" * 100),  # past bcrypt's 72 bytes: a wrong password, no 500
+    ]
+    problems = []
+    for username, password in attempts:
+        seen = answer(login(client, username, password))
+        if seen != (400, INCORRECT, []):
+            problems.append(f"({username!r}, {password!r}) → {seen}")
+    all_right(
+        problems,
+        len(attempts),
+        f"failed logins were not 400 {INCORRECT} without WWW-Authenticate, as (status, body, "
+        "WWW-Authenticate)",
     )
 
 
@@ -156,56 +357,97 @@ def test_a_failed_login_looks_the_same_whatever_was_wrong(client, username, pass
 
 
 @pytest.mark.task(3)
-def test_the_token_carries_sub_exp_and_the_granted_scopes(client):
-    r = login(client, "alice", "wonderland", scope="me items:read")
-    assert r.status_code == 200, f"POST /token (alice) → {r.status_code}, expected 200"
-    token = r.json().get("access_token", "")
-    claims = decode(token)
-    header = jwt.get_unverified_header(token)
-    assert header.get("alg") == "HS256", f"token header {header}, expected alg HS256"
-    assert claims.get("sub") == "alice", f"token claims {claims}, expected sub 'alice' (a string)"
-    assert isinstance(claims.get("exp"), int), f"token claims {claims}, expected an exp timestamp"
-    assert sorted(claims.get("scopes", [])) == ["items:read", "me"], (
-        f"token claims {claims}, expected scopes ['me', 'items:read'] (alice asked for both)"
-    )
-
-
-@pytest.mark.task(3)
-@pytest.mark.parametrize("minutes", [5, 90])
-def test_the_expiry_comes_from_settings(client, monkeypatch, minutes):
-    monkeypatch.setattr(kata.settings, "access_token_expire_minutes", minutes)
+def test_the_token_carries_sub_exp_and_the_granted_scope(client):
     before = time.time()
-    r = login(client, "alice", "wonderland", scope="me")
-    assert r.status_code == 200, f"POST /token (alice) → {r.status_code}, expected 200"
-    lifetime = decode(r.json().get("access_token", "")).get("exp", 0) - before
-    assert minutes * 60 - 2 <= lifetime <= minutes * 60 + 10, (
-        f"with settings.access_token_expire_minutes = {minutes} the token expires in "
-        f"{lifetime:.0f} s, expected about {minutes * 60} s"
+    claims = read_token(login(client, "alice", "wonderland", scope="me items:read"))
+    assert claims.get("sub") == "alice", f"token claims {claims}, expected sub 'alice'"
+    assert type(claims.get("exp")) is int and claims["exp"] > before, (
+        f"token claims {claims}, expected exp: a whole number of seconds since 1970, in the future"
+    )
+    scope = claims.get("scope")
+    assert isinstance(scope, str) and sorted(scope.split(" ")) == ["items:read", "me"], (
+        f"token claims {claims}, expected scope 'me items:read': one string, the granted scopes "
+        "separated by single spaces (RFC 8693 §4.2)"
+    )
+    nothing = read_token(login(client, "alice", "wonderland", scope=""))
+    assert nothing.get("scope") == "", (
+        f"token claims {nothing} when no scope was asked for, expected scope '' (always there)"
     )
 
 
 @pytest.mark.task(3)
-def test_the_token_is_signed_with_the_secret_from_settings(client, monkeypatch):
-    monkeypatch.setattr(kata.settings, "secret_key", "a-rotated-key-only-this-test-knows")
-    r = login(client, "alice", "wonderland", scope="me")
-    assert r.status_code == 200, f"POST /token (alice) → {r.status_code}, expected 200"
-    token = r.json().get("access_token", "")
-    assert decode(token, "a-rotated-key-only-this-test-knows").get("sub") == "alice", (
-        "after changing settings.secret_key the token does not name alice"
+@pytest.mark.parametrize(("minutes", "expected"), [(None, 15), ("5", 5), ("90", 90)])
+def test_the_lifetime_comes_from_the_settings(monkeypatch, minutes, expected):
+    with running(monkeypatch, AUTH_ACCESS_TOKEN_EXPIRE_MINUTES=minutes) as client:
+        before = time.time()
+        r = login(client, "alice", "wonderland", scope="me")
+    lifetime = read_token(r).get("exp", 0) - before
+    assert expected * 60 - 2 <= lifetime <= expected * 60 + 10, (
+        f"with AUTH_ACCESS_TOKEN_EXPIRE_MINUTES={minutes} the token expires in {lifetime:.0f} s, "
+        f"expected {expected * 60} s"
     )
+
+
+@pytest.mark.task(3)
+@pytest.mark.parametrize(
+    ("secret", "algorithm"),
+    [(OTHER_SECRET, None), (None, None), (SECRET, "HS384"), (SECRET, "HS512")],
+    ids=["another key", "the default key", "HS384", "HS512"],
+)
+def test_the_token_is_signed_with_the_key_and_algorithm_of_the_settings(
+    monkeypatch, secret, algorithm
+):
+    with running(monkeypatch, AUTH_SECRET_KEY=secret, AUTH_ALGORITHM=algorithm) as client:
+        r = login(client, "alice", "wonderland", scope="me")
+    claims = read_token(r, key=secret or DEFAULT_SECRET, alg=algorithm or "HS256")
+    assert claims.get("sub") == "alice", f"token claims {claims}, expected sub 'alice'"
+
+
+@pytest.fixture
+def time_zone():
+    """Set the process's local time zone (POSIX TZ, no zoneinfo needed); put it back after."""
+    before = os.environ.get("TZ")
+
+    def set_to(zone: str) -> None:
+        os.environ["TZ"] = zone
+        time.tzset()
+        assert time.localtime().tm_gmtoff != 0, f"TZ={zone} did not move local time off UTC"
+
+    yield set_to
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+@pytest.mark.task(3)
+@pytest.mark.white_box
+def test_exp_counts_from_now_in_utc_whatever_the_local_time_zone(client, time_zone):
+    """The grading machine runs in UTC, where a naive local datetime happens to look right."""
+    for zone in ("EST5", "JST-9"):  # UTC−5 and UTC+9
+        time_zone(zone)
+        before = time.time()
+        r = login(client, "alice", "wonderland", scope="me")
+        lifetime = read_token(r).get("exp", 0) - before
+        assert 15 * 60 - 2 <= lifetime <= 15 * 60 + 10, (
+            f"with the server's local time zone at {zone} the token expires in {lifetime:.0f} s, "
+            "expected 900 s: build exp from datetime.now(timezone.utc), not from a naive local time"
+        )
+        used = client.get("/users/me", headers=bearer(r.json()["access_token"]))
+        assert used.status_code == 200, (
+            f"with the local time zone at {zone}, GET /users/me with a fresh token → "
+            f"{used.status_code} {used.text}, expected 200"
+        )
 
 
 # ---------------------------------------------------------------- Task 4: get_current_user
 
 
-def b64(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def bad_credentials(case):
     """Headers for one way a request can fail to prove who it comes from."""
-    now, key = int(time.time()), kata.settings.secret_key
-    claims = {"sub": "alice", "exp": now + 600, "scopes": ["me", "items:read"]}
+    now = int(time.time())
+    claims = {"sub": "alice", "exp": now + 600, "scope": "me items:read"}
     if case == "no Authorization header":
         return {}
     if case == "Basic instead of Bearer":
@@ -216,225 +458,342 @@ def bad_credentials(case):
         head, _, signature = forge("bob").split(".")
         return bearer(f"{head}.{b64(json.dumps(claims).encode())}.{signature}")
     if case == "signed with another key":
-        return bearer(jwt.encode(claims, "not-the-server-key", algorithm="HS256"))
+        return bearer(sign(claims, OTHER_SECRET))
     if case == "alg none":
         head = b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
         return bearer(f"{head}.{b64(json.dumps(claims).encode())}.")
     if case == "HS512, not HS256":
-        return bearer(jwt.encode(claims, key, algorithm="HS512"))
+        return bearer(sign(claims, alg="HS512"))
+    if case == "HS384, not HS256":
+        return bearer(sign(claims, alg="HS384"))
     if case == "expired":
         return bearer(forge(exp=now - 3600))
     if case == "no sub":
-        return bearer(jwt.encode({"exp": now + 600, "scopes": ["me"]}, key, algorithm="HS256"))
+        return bearer(forge(sub=None))
     if case == "sub not a string":
         return bearer(forge(sub=42))
     if case == "no exp":
-        return bearer(jwt.encode({"sub": "alice", "scopes": ["me"]}, key, algorithm="HS256"))
+        return bearer(forge(exp=None))
+    if case == "exp not a number":
+        return bearer(forge(exp="tomorrow"))
     if case == "payload not JSON":
-        return bearer(jws.sign(b"alice", key, algorithm="HS256"))
+        return bearer(sign(b"alice"))
+    if case == "payload a JSON list":
+        return bearer(sign(b'["alice"]'))
     if case == "unknown user":
         return bearer(forge("mallory"))
     raise AssertionError(case)
 
 
+NO_TOKEN = ["no Authorization header", "Basic instead of Bearer"]
+BAD_TOKENS = [
+    "garbage", "tampered payload", "signed with another key", "alg none", "HS512, not HS256",
+    "HS384, not HS256", "expired", "no sub", "sub not a string", "no exp", "exp not a number",
+    "payload not JSON", "payload a JSON list", "unknown user",
+]  # fmt: skip
+
+
+@pytest.mark.task(4)
+def test_a_request_without_valid_credentials_is_401_with_the_exact_challenge(client):
+    """RFC 6750 §3.1: no error code when no token came, error="invalid_token" when it is no good."""
+    problems = []
+    for case in NO_TOKEN + BAD_TOKENS:
+        expected = (
+            (401, NOT_AUTHENTICATED, ["Bearer"])
+            if case in NO_TOKEN
+            else (401, INVALID, [INVALID_CHALLENGE])
+        )
+        seen = answer(client.get("/users/me", headers=bad_credentials(case)))
+        if seen != expected:
+            problems.append(f"{case} → {seen}, expected {expected}")
+    all_right(
+        problems,
+        len(NO_TOKEN + BAD_TOKENS),
+        "requests to GET /users/me without valid credentials got another (status, body, "
+        "WWW-Authenticate)",
+    )
+
+
+@pytest.mark.task(4)
+def test_a_valid_token_gets_the_profile_and_nothing_more(client):
+    for username in ("alice", "bob"):
+        issued = login(client, username, PASSWORDS[username], scope="me").json().get("access_token")
+        for source, token in (
+            ("forged by the test", forge(username, "me")),
+            ("from POST /token", issued),
+        ):
+            r = client.get("/users/me", headers=bearer(token))
+            assert (r.status_code, r.text and r.json()) == (200, PROFILES[username]), (
+                f"GET /users/me with {username}'s token ({source}) → {r.status_code} {r.text}, "
+                f"expected 200 {PROFILES[username]} (no hash, no scopes)"
+            )
+
+
 @pytest.mark.task(4)
 @pytest.mark.parametrize(
-    "case",
-    [
-        "no Authorization header",
-        "Basic instead of Bearer",
-        "garbage",
-        "tampered payload",
-        "signed with another key",
-        "alg none",
-        "HS512, not HS256",
-        "expired",
-        "no sub",
-        "sub not a string",
-        "no exp",
-        "payload not JSON",
-        "unknown user",
-    ],
+    ("configured", "signed_with", "status"),
+    [("HS512", "HS512", 200), ("HS512", "HS256", 401), ("HS384", "HS512", 401)],
 )
-def test_a_request_without_valid_credentials_is_401_with_www_authenticate(client, case):
-    r = client.get("/users/me", headers=bad_credentials(case))
-    challenge = r.headers.get("www-authenticate", "")
-    assert r.status_code == 401 and challenge.lower().startswith("bearer"), (
-        f"GET /users/me with {case} → {r.status_code}, WWW-Authenticate {challenge!r}; "
-        "expected 401 with WWW-Authenticate: Bearer"
+def test_a_token_is_checked_with_the_configured_algorithm_only(
+    monkeypatch, configured, signed_with, status
+):
+    with running(monkeypatch, AUTH_ALGORITHM=configured) as client:
+        r = client.get("/users/me", headers=bearer(forge("alice", "me", alg=signed_with)))
+    assert r.status_code == status, (
+        f"with AUTH_ALGORITHM={configured}, GET /users/me with a {signed_with} token → "
+        f"{r.status_code} {r.text}, expected {status}"
     )
 
 
 @pytest.mark.task(4)
-def test_a_token_for_a_deleted_user_is_401(client, monkeypatch):
-    token = forge("alice")
-    monkeypatch.delitem(kata.users_db, "alice")
-    r = client.get("/users/me", headers=bearer(token))
-    assert r.status_code == 401, (
-        f"GET /users/me after alice was deleted → {r.status_code}, expected 401"
-    )
-
-
-@pytest.mark.task(4)
-def test_a_valid_token_returns_the_user_without_the_hash(client):
-    r = client.get("/users/me", headers=bearer(forge("alice")))
-    assert r.status_code == 200, f"GET /users/me (alice's token) → {r.status_code}, expected 200"
-    body = r.json()
-    assert body.get("username") == "alice", f"GET /users/me → {body}, expected username 'alice'"
-    assert kata.users_db["alice"].hashed_password not in r.text, (
-        f"GET /users/me → {body}: the password hash leaked into the response"
-    )
-
-
-@pytest.mark.task(4)
+@pytest.mark.white_box
 def test_routes_get_the_user_from_the_get_current_user_dependency(client, monkeypatch):
-    zoe = kata.UserInDB(username="zoe", hashed_password="unused", scopes=["me"])
+    token = forge("zoe", "me")
+    r = client.get("/users/me", headers=bearer(token))
+    assert (r.status_code, challenges(r)) == (401, [INVALID_CHALLENGE]), (
+        f"GET /users/me with a token for zoe (no such user) → {r.status_code} {r.text}, "
+        f"WWW-Authenticate {challenges(r)}; expected 401 {INVALID_CHALLENGE}"
+    )
+    zoe = kata.UserInDB(username="zoe", full_name="Zoe", hashed_password="unused", scopes=["me"])
     monkeypatch.setitem(kata.app.dependency_overrides, kata.get_current_user, lambda: zoe)
-    r = client.get("/users/me")
+    r = client.get("/users/me", headers=bearer(token))
     assert r.status_code == 200 and r.json().get("username") == "zoe", (
         f"GET /users/me with get_current_user overridden to zoe → {r.status_code} {r.text}, "
-        "expected 200 with zoe: the route must depend on get_current_user"
+        "expected 200 with zoe: the routes must get their user through get_current_user"
     )
 
 
 # ---------------------------------------------------------------- Task 5: inactive users
 
-
-@pytest.mark.task(5)
-def test_an_inactive_user_is_403(client):
-    r = client.get("/users/me", headers=bearer(forge("carol")))
-    assert r.status_code == 403 and r.json().get("detail") == "Inactive user", (
-        f"GET /users/me (carol, disabled) → {r.status_code} {r.text}, "
-        "expected 403 {'detail': 'Inactive user'}"
-    )
+INACTIVE = {"detail": "Inactive user"}
 
 
 @pytest.mark.task(5)
-def test_disabling_a_user_stops_the_tokens_they_already_hold(client, monkeypatch):
-    token = forge("alice")
-    assert client.get("/users/me", headers=bearer(token)).status_code == 200, (
-        "GET /users/me (alice's token) is not 200 while alice is active"
+def test_a_disabled_user_is_403_on_every_route(client):
+    for path in ("/users/me", "/users/me/items"):
+        r = client.get(path, headers=bearer(forge("carol", "me items:read")))
+        assert (r.status_code, r.text and r.json()) == (403, INACTIVE), (
+            f"GET {path} (carol, disabled, every scope) → {r.status_code} {r.text}, "
+            f"expected 403 {INACTIVE}"
+        )
+
+
+@pytest.mark.task(5)
+def test_a_disabled_user_can_log_in_but_cannot_use_the_token(client):
+    r = login(client, "carol", "higherfurther", scope="me")
+    assert r.status_code == 200, (
+        f"POST /token (carol, disabled, right password) → {r.status_code} {r.text}, expected 200: "
+        "the account is checked where the token is used"
     )
-    disabled = kata.users_db["alice"].model_copy(update={"disabled": True})
-    monkeypatch.setitem(kata.users_db, "alice", disabled)
-    r = client.get("/users/me", headers=bearer(token))
-    assert r.status_code == 403, (
-        f"GET /users/me after alice was disabled → {r.status_code}, expected 403"
+    used = client.get("/users/me", headers=bearer(r.json().get("access_token")))
+    assert (used.status_code, used.text and used.json()) == (403, INACTIVE), (
+        f"GET /users/me with carol's token → {used.status_code} {used.text}, expected 403 {INACTIVE}"
     )
+
+
+@pytest.mark.task(5)
+def test_a_missing_scope_is_reported_before_a_disabled_account(client):
+    for path, scope in (("/users/me/items", "me"), ("/users/me", "")):
+        r = client.get(path, headers=bearer(forge("carol", scope)))
+        challenge = challenges(r)
+        assert (
+            r.status_code == 403 and len(challenge) == 1 and "insufficient_scope" in challenge[0]
+        ), (
+            f"GET {path} (carol, disabled, scope {scope!r}) → {r.status_code} {r.text}, "
+            f"WWW-Authenticate {challenge}; expected the 403 insufficient_scope: the scopes are "
+            "checked before the account"
+        )
 
 
 # ---------------------------------------------------------------- Task 6: scopes
 
 
 @pytest.mark.task(6)
-@pytest.mark.parametrize(
-    ("username", "requested", "granted"),
-    [
+def test_login_grants_only_requested_scopes_the_user_holds(client):
+    cases = [
         ("bob", "me items:read", ["me"]),
         ("alice", "me items:read admin", ["items:read", "me"]),
         ("alice", "items:read", ["items:read"]),
         ("alice", "", []),
-    ],
-)
-def test_login_grants_only_requested_scopes_the_user_holds(client, username, requested, granted):
-    r = login(client, username, PASSWORDS[username], scope=requested)
-    assert r.status_code == 200, f"POST /token ({username}) → {r.status_code}, expected 200"
-    scopes = sorted(decode(r.json().get("access_token", "")).get("scopes", []))
-    assert scopes == granted, (
-        f"POST /token ({username}, scope={requested!r}) → token scopes {scopes}, expected {granted}"
+    ]
+    problems = []
+    for username, requested, granted in cases:
+        scope = read_token(login(client, username, PASSWORDS[username], scope=requested)).get(
+            "scope"
+        )
+        right = isinstance(scope, str) and sorted(scope.split()) == granted
+        if not (right and scope == " ".join(scope.split())):
+            problems.append(
+                f"{username} asking for {requested!r} got scope {scope!r}, expected "
+                f"{' '.join(granted)!r}"
+            )
+    all_right(
+        problems,
+        len(cases),
+        "logins granted the wrong scope (the requested scopes the user holds, one space apart)",
     )
 
 
+REQUIRED = {"/users/me": {"me"}, "/users/me/items": {"me", "items:read"}}
+INSUFFICIENT = re.compile(r'Bearer error="insufficient_scope", scope="([^" ]+(?: [^" ]+)*)"')
+
+
 @pytest.mark.task(6)
-@pytest.mark.parametrize(
-    ("path", "scopes", "required"),
-    [
-        ("/users/me", [], {"me"}),
-        ("/users/me", ["items:read"], {"me"}),
-        ("/users/me/items", ["me"], {"me", "items:read"}),
-        ("/users/me/items", ["items:read"], {"me", "items:read"}),
-    ],
-)
-def test_a_token_without_a_required_scope_is_403_insufficient_scope(client, path, scopes, required):
-    r = client.get(path, headers=bearer(forge("alice", scopes=scopes)))
-    challenge = r.headers.get("www-authenticate", "")
-    named = re.search(r'scope="([^"]*)"', challenge)
-    assert (
-        r.status_code == 403
-        and challenge.lower().startswith("bearer")
-        and 'error="insufficient_scope"' in challenge
-        and named
-        and set(named.group(1).split()) == required
-    ), (
-        f"GET {path} with scopes {scopes} → {r.status_code}, WWW-Authenticate {challenge!r}; "
-        f'expected 403 with Bearer error="insufficient_scope", scope="{" ".join(sorted(required))}"'
+def test_a_token_without_a_required_scope_is_403_insufficient_scope(client):
+    cases = [
+        ("/users/me", ""),
+        ("/users/me", "items:read"),
+        ("/users/me/items", "me"),
+        ("/users/me/items", "items:read"),
+        ("/users/me/items", ""),
+    ]
+    problems = []
+    for path, scope in cases:
+        status, body, challenge = answer(client.get(path, headers=bearer(forge("alice", scope))))
+        named = INSUFFICIENT.fullmatch(challenge[0]) if len(challenge) == 1 else None
+        if not (
+            (status, body) == (403, {"detail": "Not enough permissions"})
+            and named
+            and set(named.group(1).split(" ")) == REQUIRED[path]
+        ):
+            problems.append(
+                f"GET {path} with scope {scope!r} → {status} {body}, WWW-Authenticate {challenge}; "
+                f'expected Bearer error="insufficient_scope", scope="{" ".join(sorted(REQUIRED[path]))}"'
+            )
+    all_right(
+        problems,
+        len(cases),
+        "tokens lacking a scope did not get 403 {'detail': 'Not enough permissions'} with the "
+        "insufficient_scope challenge naming every scope the route needs (in any order)",
     )
 
 
 @pytest.mark.task(6)
 def test_a_token_with_every_required_scope_gets_through(client):
-    r = client.get("/users/me/items", headers=bearer(forge("alice", scopes=["me", "items:read"])))
-    assert r.status_code == 200, (
-        f"GET /users/me/items with scopes me, items:read → {r.status_code}, expected 200"
-    )
-    assert all(item.get("owner") == "alice" for item in r.json()), (
-        f"GET /users/me/items (alice) → {r.json()}, expected only items owned by alice"
+    token = login(client, "alice", "wonderland", scope="me items:read").json().get("access_token")
+    for path, expected in (
+        ("/users/me", PROFILES["alice"]),
+        ("/users/me/items", [{"title": "Pocket watch", "owner": "alice"}]),
+    ):
+        r = client.get(path, headers=bearer(token))
+        assert (r.status_code, r.text and r.json()) == (200, expected), (
+            f"GET {path} with alice's token (me items:read) → {r.status_code} {r.text}, "
+            f"expected 200 {expected}"
+        )
+
+
+@pytest.mark.task(6)
+def test_a_bad_token_is_401_before_any_scope_is_looked_at(client):
+    cases = ["signed with another key", "expired", "unknown user", "garbage"]
+    problems = []
+    for case in cases:
+        headers = bad_credentials(case)
+        if case != "garbage":  # the same faults, on a token that also lacks every scope
+            claims = json.loads(unb64(headers["Authorization"].split(".")[1]))
+            key = OTHER_SECRET if case == "signed with another key" else SECRET
+            headers = bearer(sign({**claims, "scope": ""}, key))
+        seen = answer(client.get("/users/me/items", headers=headers))
+        if seen != (401, INVALID, [INVALID_CHALLENGE]):
+            problems.append(f"{case}, no scope → {seen}")
+    all_right(
+        problems,
+        len(cases),
+        f"bad tokens without scopes were not 401 {INVALID} with {INVALID_CHALLENGE}: the token "
+        "is checked before its scopes",
     )
 
 
 @pytest.mark.task(6)
-def test_openapi_declares_the_password_flow_and_its_scopes(client):
-    schemes = client.get("/openapi.json").json().get("components", {}).get("securitySchemes", {})
-    flows = [s["flows"]["password"] for s in schemes.values() if "password" in s.get("flows", {})]
-    assert flows and flows[0].get("tokenUrl") == "token", (
-        f"securitySchemes in /openapi.json: {schemes}, expected an OAuth2 password flow at 'token'"
+def test_openapi_declares_the_password_flow_its_scopes_and_what_each_route_needs(client):
+    document = client.get("/openapi.json").json()
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    flows = {name: scheme.get("flows", {}).get("password", {}) for name, scheme in schemes.items()}
+    assert len(flows) == 1, f"securitySchemes in /openapi.json: {schemes}, expected one"
+    [(name, flow)] = flows.items()
+    assert flow.get("tokenUrl") == "token" and set(flow.get("scopes", {})) == {
+        "me",
+        "items:read",
+    }, (
+        f"securitySchemes in /openapi.json: {schemes}, expected an OAuth2 password flow with "
+        "tokenUrl 'token' and exactly the scopes me and items:read"
     )
-    assert {"me", "items:read"} <= set(flows[0].get("scopes", {})), (
-        f"the password flow declares scopes {flows[0].get('scopes')}, expected me and items:read"
-    )
+    for path, needed in REQUIRED.items():
+        security = document.get("paths", {}).get(path, {}).get("get", {}).get("security")
+        declared = [(list(s), set(next(iter(s.values()), []))) for s in security or []]
+        assert declared == [([name], needed)], (
+            f"GET {path} in /openapi.json has security {security}, expected "
+            f"[{{'{name}': {sorted(needed)}}}]"
+        )
 
 
 # ---------------------------------------------------------------- Task 7: timing-safe login
 
+TIMED = {"AUTH_BCRYPT_ROUNDS": "8", "AUTH_ARGON2_TIME_COST": "1", "AUTH_ARGON2_MEMORY_KIB": "16384"}
+
+
+@pytest.mark.task(7)
+def test_an_unknown_username_takes_as_long_as_a_wrong_password(monkeypatch):
+    """Timed over HTTP, in turns, medians: an unknown user costs between 2/3 and 3/2 of a known one."""
+    with running(monkeypatch, **TIMED) as client:
+        for username in ("mallory", "alice"):  # a first round to warm up
+            r = login(client, username, "not-the-password")
+            assert r.status_code == 400, (
+                f"POST /token ({username}, wrong password) → {r.status_code}, expected 400"
+            )
+        unknown, known = interleaved_medians(
+            lambda: login(client, "mallory", "not-the-password"),
+            lambda: login(client, "alice", "not-the-password"),
+            rounds=5,
+        )
+    ratio = unknown / known
+    assert 2 / 3 < ratio < 3 / 2, (
+        f"with AUTH_BCRYPT_ROUNDS=8 (Argon2id t=1, m=16384) a login for an unknown user takes "
+        f"{unknown * 1000:.1f} ms and one for alice with a wrong password {known * 1000:.1f} ms "
+        f"({ratio:.2f} times as long); expected about the same, so that the time does not tell "
+        "which usernames exist. Verify once, against a dummy hash made beforehand with the stored "
+        "hashes' cost"
+    )
+
 
 @pytest.fixture
-def verifications(monkeypatch):
-    """Every call to kata.verify_password during the test, as (hashed, result)."""
-    calls = []
-    original = kata.verify_password
+def calls(monkeypatch):
+    """Calls to kata.verify_password and kata.hash_password, once recording is switched on."""
+    seen = {"verify_password": [], "hash_password": []}
 
-    def counting(password, hashed):
-        result = original(password, hashed)
-        calls.append((hashed, result))
-        return result
+    def record():
+        for name, log in seen.items():
+            original = getattr(kata, name)
 
-    monkeypatch.setattr(kata, "verify_password", counting)
-    return calls
+            def counting(*args, original=original, log=log):
+                result = original(*args)
+                log.append((args, result))
+                return result
 
+            monkeypatch.setattr(kata, name, counting)
 
-@pytest.mark.task(7)
-def test_an_unknown_username_still_costs_one_verification(client, verifications):
-    r = login(client, "mallory", "wonderland")
-    assert r.status_code != 200, (
-        f"POST /token (mallory, unknown) → {r.status_code}, expected a refusal"
-    )
-    assert len(verifications) == 1, (
-        f"POST /token (mallory, unknown) called verify_password {len(verifications)} times, "
-        "expected 1 (against a dummy hash), so an unknown name costs the same time as a known one"
-    )
-    hashed, result = verifications[0]
-    real = cost(kata.users_db["alice"].hashed_password)
-    assert cost(hashed) == real and result is False, (
-        f"the unknown user was checked against {hashed!r} (→ {result}), expected a bcrypt hash of "
-        f"cost {real}, like the stored ones, that no password matches"
-    )
+    return seen, record
 
 
 @pytest.mark.task(7)
-@pytest.mark.parametrize("password", ["wonderland", "not-her-password"])
-def test_a_known_username_costs_exactly_one_verification(client, verifications, password):
-    login(client, "alice", password)
-    assert len(verifications) == 1, (
-        f"POST /token (alice, {password}) called verify_password {len(verifications)} times, "
-        "expected exactly 1"
+@pytest.mark.white_box
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("mallory", "wonderland"), ("alice", "wonderland"), ("alice", "not-her-password")],
+)
+def test_every_login_verifies_exactly_once_and_hashes_nothing(client, calls, username, password):
+    seen, record = calls
+    stored = kata.users_db["alice"].hashed_password
+    record()  # after startup: the stored hashes (and any dummy made at startup) are not counted
+    login(client, username, password)
+    verified, hashed = seen["verify_password"], seen["hash_password"]
+    assert len(verified) == 1 and not hashed, (
+        f"POST /token ({username}, {password}) called verify_password {len(verified)} times and "
+        f"hash_password {len(hashed)} times; expected exactly one verification and no hashing "
+        "(make the dummy hash before any login needs it)"
     )
+    (_, against), result = verified[0]
+    if username == "mallory":
+        assert hash_problem(against, CHEAP) is None and result is False, (
+            f"the unknown user was checked against {against!r} (→ {result}), expected a hash of "
+            f"the stored hashes' cost, like {stored!r}, that the password does not match"
+        )
