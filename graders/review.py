@@ -3,7 +3,8 @@
 When a kata passes, ruff's FastAPI-aware rule families run on the learner's files — FAST (FastAPI
 idioms: `Annotated` dependencies, redundant response models), ASYNC (blocking calls in
 `async def`) and S (security: hard-coded secrets, weak hashes) — and at most three findings are
-shown, each with a link to the rule's documentation. A kata may choose its families with
+shown, each with a link to the rule's documentation. A finding on a line the stub gave the
+learner word for word is not theirs, and is not shown. A kata may choose its families with
 `review = [...]` in kata.toml. The review never changes the score.
 """
 
@@ -19,7 +20,9 @@ from graders.catalog import Kata
 from graders.score import KataGrade
 
 SHOWN = 3
-IGNORED = ("S101",)  # `assert` is how a learner's tests (09_testing) say what they check
+# S101: `assert` is how a learner's tests (09_testing) say what they check. S106: an OAuth2 token
+# response's `token_type="bearer"` is not a password, though the rule reads it as one.
+IGNORED = ("S101", "S106")
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def notes(kata: Kata, folder: Path) -> list[Note]:
         found = json.loads(done.stdout or "[]")
     except ValueError:
         return []
-    return [
+    notes = [
         Note(
             file=Path(item["filename"]).name,
             line=int(item["location"]["row"]),
@@ -73,6 +76,17 @@ def notes(kata: Kata, folder: Path) -> list[Note]:
         )
         for item in found
     ]
+    return [note for note in notes if not given(kata, folder, note)]
+
+
+def given(kata: Kata, folder: Path, note: Note) -> bool:
+    """Whether the line a note is about is one the stub already gave the learner, word for word."""
+    try:
+        line = (folder / note.file).read_text(encoding="utf-8").splitlines()[note.line - 1]
+        stub = (kata.path / note.file).read_text(encoding="utf-8").splitlines()
+    except (OSError, IndexError, UnicodeDecodeError):
+        return False
+    return line.strip() in {text.strip() for text in stub}
 
 
 def after_a_pass(grade: KataGrade, folder: Path) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from graders import interview, patch, pristine
+from graders import interview, patch, pristine, review
 from graders.catalog import ROOT, Kata, load_catalog
 from graders.score import expected_tests
 
@@ -198,3 +198,9 @@ def test_each_variant_is_the_given_app_with_one_small_bug(kata: Kata) -> None:
             assert 1 <= len(changed) <= 12, (
                 f"variant {variant} changes {len(changed)} lines of app.py"
             )
+
+
+@by_folder
+def test_the_reference_solution_gets_no_review_note(kata: Kata) -> None:
+    found = [str(note) for note in review.notes(kata, kata.solution_path)]
+    assert not found, f"solutions/{kata.folder}: what a reviewer would say of it: {found}"
