@@ -29,7 +29,7 @@ def fake_bwrap(folder: Path, said: str) -> Path:
 def test_a_missing_bubblewrap_is_named_with_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(bubblewrap.shutil, "which", lambda name: None)
+    monkeypatch.setattr(bubblewrap, "executable", lambda: None)
     said = bubblewrap.probe()
     assert said == "bubblewrap is not installed (Debian/Ubuntu: apt install bubblewrap)"
     monkeypatch.delenv("GRADERS_SANDBOX", raising=False)
@@ -40,7 +40,7 @@ def test_a_refused_bubblewrap_says_why_and_how_to_allow_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     script = fake_bwrap(tmp_path / "bin", "bwrap: setting up uid map: Permission denied")
-    monkeypatch.setattr(bubblewrap.shutil, "which", lambda name: str(script))
+    monkeypatch.setattr(bubblewrap, "executable", lambda: str(script))
     said = bubblewrap.probe()
     assert said.startswith(
         "bubblewrap is refused here: bwrap: setting up uid map: Permission denied"
