@@ -31,8 +31,9 @@ def init_db(path: str) -> None:
 def get_db(settings: SettingsDep) -> Iterator[sqlite3.Connection]:
     """TODO (task 1): a yield dependency: one connection to `settings.database` per request.
 
-    Rows are readable by column name, the connection may be used from another thread, and it
-    is committed if the request succeeds, rolled back if it fails, and closed either way.
+    Use the `settings` given (not get_settings()) and sqlite3's default timeout. Rows are
+    readable by column name, the connection may be used from another thread, and it is
+    committed if the request succeeds, rolled back if it fails, and closed either way.
     """
     raise NotImplementedError("get_db: TODO (task 1)")
 

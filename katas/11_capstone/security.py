@@ -17,7 +17,8 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token")
 
 
 class UserIn(BaseModel):
-    """TODO (task 2): username 3–30 characters of a-z, 0-9 and _; password 8–72 characters."""
+    """TODO (task 2): username 3–30 characters of a-z, 0-9 and _; password at least 8
+    characters and at most 72 bytes in UTF-8 (bcrypt reads no further)."""
 
     username: str
     password: str
@@ -47,7 +48,8 @@ def create_access_token(username: str, settings: Settings) -> str:
 async def get_current_user(
     token: Annotated[str, Depends(oauth2_scheme)], conn: DbDep, settings: SettingsDep
 ) -> User:
-    """TODO (task 3): the user the token names, or 401 with `WWW-Authenticate: Bearer`."""
+    """TODO (task 3): the user the token names (HS256 only; `exp` and `sub` required), or 401
+    with `WWW-Authenticate: Bearer`."""
     raise NotImplementedError("get_current_user: TODO (task 3)")
 
 
@@ -64,7 +66,10 @@ async def register(user: UserIn, conn: DbDep, settings: SettingsDep) -> User:
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], conn: DbDep, settings: SettingsDep
 ) -> Token:
-    """TODO (task 3): a token for the right password; 400 for any wrong username or password."""
+    """TODO (task 3): a token for the right password; 400 for any wrong username or password.
+
+    An unknown username costs one bcrypt check too: against a dummy hash of the configured cost.
+    """
     raise NotImplementedError("login: TODO (task 3)")
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from jose import JOSEError, jwt
 from passlib.context import CryptContext
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from config import Settings, SettingsDep
 from db import DbDep
@@ -21,9 +21,16 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token")
 
 
+def at_most_72_bytes(password: str) -> str:
+    # bcrypt reads only the first 72 bytes: "é" is 2 of them, so 72 characters can be too many.
+    if len(password.encode("utf-8")) > 72:
+        raise ValueError("must be at most 72 bytes in UTF-8")
+    return password
+
+
 class UserIn(BaseModel):
     username: str = Field(min_length=3, max_length=30, pattern=r"^[a-z0-9_]+$")
-    password: str = Field(min_length=8, max_length=72)  # bcrypt reads at most 72 bytes
+    password: Annotated[str, Field(min_length=8), AfterValidator(at_most_72_bytes)]
 
 
 class User(BaseModel):
@@ -40,6 +47,12 @@ class Token(BaseModel):
 def password_context(rounds: int) -> CryptContext:
     # Hashes with `rounds`; verifies a bcrypt hash of any cost (the cost is stored in the hash).
     return CryptContext(schemes=["bcrypt"], bcrypt__rounds=rounds)
+
+
+@lru_cache
+def dummy_hash(rounds: int) -> str:
+    # What an unknown username's password is checked against: a real hash of the same cost.
+    return password_context(rounds).hash("no user has this password")
 
 
 def create_access_token(username: str, settings: Settings) -> str:
@@ -59,11 +72,16 @@ def get_current_user(
     )
     try:
         # A fixed list: the token does not get to choose how it is checked.
-        claims = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM])
+        claims = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[ALGORITHM],
+            options={"require_exp": True, "require_sub": True},  # a token without exp never expires
+        )
     except JOSEError:
         raise unauthorized from None
     sql = "SELECT id, username FROM users WHERE username = ?"
-    row = conn.execute(sql, (str(claims.get("sub")),)).fetchone()
+    row = conn.execute(sql, (claims["sub"],)).fetchone()
     if row is None:
         raise unauthorized
     return User(id=row["id"], username=row["username"])
@@ -91,13 +109,15 @@ def login(
 ) -> Token:
     sql = "SELECT username, password_hash FROM users WHERE username = ?"
     row = conn.execute(sql, (form.username,)).fetchone()
-    passwords = password_context(settings.bcrypt_rounds)
-    if row is None or not passwords.verify(form.password, row["password_hash"]):
-        # One answer for "no such user" and "wrong password": nothing to enumerate.
+    # An unknown username is checked against a dummy hash of the same cost, so both failures
+    # cost one bcrypt check and give the same answer: neither the time nor the body tells them apart.
+    stored = row["password_hash"] if row else dummy_hash(settings.bcrypt_rounds)
+    correct = password_context(settings.bcrypt_rounds).verify(form.password, stored)
+    if row is None or not correct:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "Incorrect username or password")
     return Token(access_token=create_access_token(row["username"], settings))
 
 
 @router.get("/me")
-def read_me(user: CurrentUser) -> User:
+async def read_me(user: CurrentUser) -> User:  # no I/O of its own: async def is fine
     return user
