@@ -16,7 +16,9 @@ import asyncio
 import json
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -39,140 +41,138 @@ def quote(symbol: str) -> dict[str, Any]:
     return {"symbol": symbol, "price": float(ord(symbol[0]))}
 
 
-@dataclass
-class Call:
-    """One upstream call as the fake upstream saw it."""
+def new_upstream() -> SimpleNamespace:
+    """The weather, news, calendar and quote services, faked (serve them with `running`).
 
-    name: str  # the path without its leading slash: "news", "quotes/AAA"
-    host: str  # the Host header: the host of the client's base_url
-    started: float
-    ended: float | None = None
-
-
-class Upstream:
-    """The weather, news, calendar and quote services: HTTP/1.1 on a Unix socket, in a thread.
-
-    Set `delays` (seconds before answering), `trickles` (seconds over which the body arrives, a
-    few bytes at a time, after the headers came at once) and `statuses` per path ("news",
-    "quotes/AAA") or per first segment ("quotes") before the requests are sent.
+    Before the requests, set `delays` (seconds before answering), `trickles` (seconds over which
+    the body arrives, a few bytes at a time, after the headers came at once) and `statuses`, per
+    path ("news", "quotes/AAA") or per first segment ("quotes"). After them, read `calls` (each
+    with its name, the Host header it came with, and when it started and ended),
+    `max_in_flight`, and the connections the app `opened` and still has `open`.
     """
+    return SimpleNamespace(
+        delays={}, trickles={}, statuses={}, calls=[], in_flight=0, max_in_flight=0,
+        opened=0, open=0, lock=threading.Lock(), tasks=set(),
+    )  # fmt: skip
 
-    def __init__(self) -> None:
-        self.delays: dict[str, float] = {}
-        self.trickles: dict[str, float] = {}
-        self.statuses: dict[str, int] = {}
-        self.calls: list[Call] = []
-        self.in_flight = self.max_in_flight = 0
-        self.opened = self.open = 0  # connections the app opened, and those still open
-        self.lock = threading.Lock()
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.stopping: asyncio.Event | None = None
-        self.ready = threading.Event()
-        self.tasks: set[asyncio.Task] = set()
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.serve()), daemon=True)
 
-    @staticmethod
-    def setting(table: dict[str, Any], name: str, default: Any) -> Any:
-        return table.get(name, table.get(name.split("/")[0], default))
+def setting(table: dict[str, Any], name: str, default: Any) -> Any:
+    return table.get(name, table.get(name.split("/")[0], default))
 
-    def answer(self, name: str) -> tuple[int, dict[str, Any]]:
-        status = self.setting(self.statuses, name, 200)
-        if status != 200:
-            return status, {"detail": f"upstream trouble ({status})"}
-        if name in PAYLOADS:
-            return 200, PAYLOADS[name]
-        if name.startswith("quotes/"):
-            return 200, quote(name.removeprefix("quotes/"))
-        return 404, {"detail": "no such upstream"}
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.tasks.add(asyncio.current_task())
-        with self.lock:
-            self.opened += 1
-            self.open += 1
-        try:
-            while True:  # keep-alive: one request after another on this connection
-                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-                target = head[0].split(" ")[1]
-                headers = dict(
-                    (key.strip().lower(), value.strip())
-                    for key, _, value in (line.partition(":") for line in head[1:] if line)
-                )
-                if int(headers.get("content-length", 0)):
-                    await reader.readexactly(int(headers["content-length"]))
-                await self.respond(writer, target.split("?")[0].strip("/"), headers)
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError, IndexError):
-            pass  # the app closed the connection (or sent something that is not HTTP)
-        except asyncio.CancelledError:
-            pass  # the test is over
-        finally:
-            with self.lock:
-                self.open -= 1
-            writer.close()
+def upstream_answer(up: SimpleNamespace, name: str) -> tuple[int, dict[str, Any]]:
+    status = setting(up.statuses, name, 200)
+    if status != 200:
+        return status, {"detail": f"upstream trouble ({status})"}
+    if name in PAYLOADS:
+        return 200, PAYLOADS[name]
+    if name.startswith("quotes/"):
+        return 200, quote(name.removeprefix("quotes/"))
+    return 404, {"detail": "no such upstream"}
 
-    async def respond(self, writer: asyncio.StreamWriter, name: str, headers: dict) -> None:
-        call = Call(name, headers.get("host", ""), time.monotonic())
-        with self.lock:
-            self.calls.append(call)
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            await asyncio.sleep(self.setting(self.delays, name, 0.0))
-            status, payload = self.answer(name)
-            trickle = self.setting(self.trickles, name, 0.0)
-            body = json.dumps(payload).encode() + b" " * (40 if trickle else 0)
-            writer.write(
-                f"HTTP/1.1 {status} Upstream\r\ncontent-type: application/json\r\n"
-                f"content-length: {len(body)}\r\n\r\n".encode()
-            )
-            pieces = [body[i : i + 4] for i in range(0, len(body), 4)] if trickle else [body]
-            for piece in pieces:
-                await writer.drain()
-                await asyncio.sleep(trickle / len(pieces))
-                writer.write(piece)
+
+async def serve_connection(
+    up: SimpleNamespace, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """HTTP/1.1 with keep-alive: one request after another on this connection."""
+    up.tasks.add(asyncio.current_task())
+    with up.lock:
+        up.opened += 1
+        up.open += 1
+    try:
+        while True:
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            target = head[0].split(" ")[1]
+            headers = {
+                key.strip().lower(): value.strip()
+                for key, _, value in (line.partition(":") for line in head[1:] if line)
+            }
+            if int(headers.get("content-length", 0)):
+                await reader.readexactly(int(headers["content-length"]))
+            await respond(up, writer, target.split("?")[0].strip("/"), headers.get("host", ""))
+    except (asyncio.IncompleteReadError, ConnectionError, ValueError, IndexError):
+        pass  # the app closed the connection (or sent something that is not HTTP)
+    except asyncio.CancelledError:
+        pass  # the test is over
+    finally:
+        with up.lock:
+            up.open -= 1
+        writer.close()
+
+
+async def respond(up: SimpleNamespace, writer: asyncio.StreamWriter, name: str, host: str) -> None:
+    call = SimpleNamespace(name=name, host=host, started=time.monotonic(), ended=None)
+    with up.lock:
+        up.calls.append(call)
+        up.in_flight += 1
+        up.max_in_flight = max(up.max_in_flight, up.in_flight)
+    try:
+        await asyncio.sleep(setting(up.delays, name, 0.0))
+        status, payload = upstream_answer(up, name)
+        trickle = setting(up.trickles, name, 0.0)
+        body = json.dumps(payload).encode() + b" " * (40 if trickle else 0)
+        writer.write(
+            f"HTTP/1.1 {status} Upstream\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\n\r\n".encode()
+        )
+        pieces = [body[i : i + 4] for i in range(0, len(body), 4)] if trickle else [body]
+        for piece in pieces:
             await writer.drain()
-        finally:
-            call.ended = time.monotonic()
-            with self.lock:
-                self.in_flight -= 1
+            await asyncio.sleep(trickle / len(pieces))
+            writer.write(piece)
+        await writer.drain()
+    finally:
+        call.ended = time.monotonic()
+        with up.lock:
+            up.in_flight -= 1
 
-    async def serve(self) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.stopping = asyncio.Event()
-        server = await asyncio.start_unix_server(self.handle, path=SOCKET)
-        self.ready.set()
-        await self.stopping.wait()
+
+@contextmanager
+def running(up: SimpleNamespace) -> Iterator[SimpleNamespace]:
+    """Serve the fake upstream on SOCKET, in a thread with an event loop of its own."""
+    started = threading.Event()
+    control: dict[str, Any] = {}
+
+    async def serve() -> None:
+        control["loop"], control["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        server = await asyncio.start_unix_server(
+            lambda reader, writer: serve_connection(up, reader, writer), path=SOCKET
+        )
+        started.set()
+        await control["stop"].wait()
         server.close()
-        for task in self.tasks:  # the connections still open, some in the middle of a delay
+        for task in up.tasks:  # the connections still open, some in the middle of a delay
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*up.tasks, return_exceptions=True)
 
-    def __enter__(self) -> "Upstream":
-        self.thread.start()
-        assert self.ready.wait(10), "the fake upstream did not start"
-        return self
+    thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
+    thread.start()
+    assert started.wait(10), "the fake upstream did not start"
+    try:
+        yield up
+    finally:
+        control["loop"].call_soon_threadsafe(control["stop"].set)
+        thread.join(10)
 
-    def __exit__(self, *exc: object) -> None:
-        assert self.loop is not None and self.stopping is not None
-        self.loop.call_soon_threadsafe(self.stopping.set)
-        self.thread.join(10)
 
-    def forget(self) -> None:
-        """Forget the calls so far (a warm-up's), but not the connections."""
-        with self.lock:
-            self.calls.clear()
-            self.max_in_flight = self.in_flight
+def forget(up: SimpleNamespace) -> None:
+    """Forget the calls so far (a warm-up's), but not the connections."""
+    with up.lock:
+        up.calls.clear()
+        up.max_in_flight = up.in_flight
 
-    def names(self) -> list[str]:
-        with self.lock:
-            return [call.name for call in self.calls]
 
-    def open_connections_after(self, seconds: float) -> int:
-        """Connections still open once `seconds` have passed (or fewer, if all are closed)."""
-        deadline = time.monotonic() + seconds
-        while self.open and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self.open
+def names(up: SimpleNamespace) -> list[str]:
+    with up.lock:
+        return [call.name for call in up.calls]
+
+
+def open_connections_after(up: SimpleNamespace, seconds: float) -> int:
+    """Connections still open once `seconds` have passed (or fewer, if all are closed)."""
+    deadline = time.monotonic() + seconds
+    while up.open and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return up.open
 
 
 @pytest.fixture
@@ -188,7 +188,7 @@ def settings_env(tmp_path, monkeypatch):
 
 @pytest.fixture
 def upstream(settings_env):
-    with Upstream() as fake:
+    with running(new_upstream()) as fake:
         yield fake
 
 
@@ -212,10 +212,10 @@ def detail(response: httpx.Response) -> str:
     return str(answer.get("detail", "")) if isinstance(answer, dict) else ""
 
 
-def warm_up(client: TestClient, upstream: Upstream, url: str, **kwargs: Any) -> None:
+def warm_up(client: TestClient, upstream: SimpleNamespace, url: str, **kwargs: Any) -> None:
     """One request that is not timed, so the first call's costs (imports, connections) do not count."""
     client.get(url, **kwargs)
-    upstream.forget()
+    forget(upstream)
 
 
 def timed(client: TestClient, url: str, **kwargs: Any) -> tuple[httpx.Response, float]:
@@ -224,13 +224,7 @@ def timed(client: TestClient, url: str, **kwargs: Any) -> tuple[httpx.Response, 
     return response, time.perf_counter() - started
 
 
-@dataclass
-class Answer:
-    status: int
-    body: Any
-
-
-async def asgi_get(path: str) -> Answer:
+async def asgi_get(path: str) -> SimpleNamespace:
     """GET `path` from the app with a bare ASGI call: far less work per request than a client."""
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
@@ -257,12 +251,12 @@ async def asgi_get(path: str) -> Answer:
     await kata.app(scope, receive, send)
     raw = b"".join(chunks)
     try:
-        return Answer(status[0], json.loads(raw))
+        return SimpleNamespace(status=status[0], body=json.loads(raw))
     except ValueError:
-        return Answer(status[0], raw.decode(errors="replace"))
+        return SimpleNamespace(status=status[0], body=raw.decode(errors="replace"))
 
 
-async def at_once(paths: list[str], within: float) -> tuple[list[Answer], float]:
+async def at_once(paths: list[str], within: float) -> tuple[list[SimpleNamespace], float]:
     """GET every path at the same moment; the answers and the seconds until the last one.
 
     A request still unanswered `within` seconds fails the test (the app is not waited for).
@@ -333,8 +327,8 @@ def test_dashboard_returns_each_upstream_answer_under_its_name(client, upstream)
         f"GET /dashboard → {response.status_code} {body(response)}, expected 200"
     )
     assert body(response) == PAYLOADS, f"GET /dashboard → {body(response)}, expected {PAYLOADS}"
-    assert sorted(upstream.names()) == ["calendar", "news", "weather"], (
-        f"GET /dashboard made the upstream calls {upstream.names()}, expected one each to "
+    assert sorted(names(upstream)) == ["calendar", "news", "weather"], (
+        f"GET /dashboard made the upstream calls {names(upstream)}, expected one each to "
         "/weather, /news and /calendar"
     )
 
@@ -444,18 +438,18 @@ def test_the_deadline_comes_from_the_settings(settings_env, upstream):
 
 
 @pytest.mark.task(4)
-@pytest.mark.parametrize("status", [404, 503])
-def test_an_upstream_error_status_becomes_502(client, upstream, status):
-    upstream.statuses["weather"] = status
-    response = client.get("/dashboard")
-    assert response.status_code == 502, (
-        f"GET /dashboard with /weather answering {status} → {response.status_code} "
-        f"{body(response)}, expected 502: every status of 400 or more is an upstream error"
-    )
-    assert "/weather" in detail(response), (
-        f"GET /dashboard with /weather answering {status} → {body(response)}, "
-        "expected a detail naming /weather"
-    )
+def test_an_upstream_error_status_becomes_502(client, upstream):
+    for status in (404, 503):
+        upstream.statuses["weather"] = status
+        response = client.get("/dashboard")
+        assert response.status_code == 502, (
+            f"GET /dashboard with /weather answering {status} → {response.status_code} "
+            f"{body(response)}, expected 502: every status of 400 or more is an upstream error"
+        )
+        assert "/weather" in detail(response), (
+            f"GET /dashboard with /weather answering {status} → {body(response)}, "
+            "expected a detail naming /weather"
+        )
 
 
 @pytest.mark.task(4)
@@ -508,8 +502,8 @@ def test_prices_come_back_in_the_order_asked(client, upstream):
         f"GET /prices?symbols=AAA…GGG → {response.status_code} {body(response)}, expected 200"
     )
     assert body(response) == expected, f"GET /prices?symbols=AAA…GGG → {body(response)}, expected {expected}"  # fmt: skip
-    assert sorted(upstream.names()) == [f"quotes/{s}" for s in SYMBOLS], (
-        f"GET /prices?symbols=AAA…GGG made the calls {upstream.names()}, expected one per symbol"
+    assert sorted(names(upstream)) == [f"quotes/{s}" for s in SYMBOLS], (
+        f"GET /prices?symbols=AAA…GGG made the calls {names(upstream)}, expected one per symbol"
     )
     missing = client.get("/prices")
     assert missing.status_code == 422, f"GET /prices without symbols → {missing.status_code}, expected 422"  # fmt: skip
@@ -597,12 +591,12 @@ def test_the_client_opens_at_startup_and_closes_at_shutdown(settings_env, upstre
                 f"GET /dashboard after the {run} startup → {response.status_code} "
                 f"{body(response)}, expected 200: open a new client at each startup"
             )
-            assert upstream.open_connections_after(0.2) > 0, (
+            assert open_connections_after(upstream, 0.2) > 0, (
                 f"after GET /dashboard (the {run} startup) the app holds no connection to the "
                 "upstreams, expected its client to keep them open for the next request: "
                 "is a new client made (and closed) for every request?"
             )
-        still_open = upstream.open_connections_after(2.0)
+        still_open = open_connections_after(upstream, 2.0)
         assert still_open == 0, (
             f"{still_open} connection(s) to the upstreams still open 2 s after the {run} "
             "shutdown, expected 0: close the client when the lifespan ends"
