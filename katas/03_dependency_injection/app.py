@@ -40,7 +40,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def get_db(settings: SettingsDep) -> Iterator[sqlite3.Connection]:
-    """TODO (task 2): open a connection to settings.database_path and yield it.
+    """TODO (task 2): open a connection to settings.database_path and yield it. Requests
+    overlap, and FastAPI may run this function and the route in different worker threads.
 
     TODO (task 3): a new connection per request; commit when the request succeeds,
     roll back when it raises (and let the error go on), close it in every case.

@@ -5,18 +5,44 @@
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query
 from pydantic import BaseModel
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The tests rely on these values; leave them as they are.
-UPSTREAM_URL = "http://upstream.internal"  # the weather, news, calendar and quote services
-UPSTREAM_TIMEOUT = 0.5  # seconds one upstream call may take before we give up on it
-MAX_UPSTREAM_CONCURRENCY = 3  # upstream calls one /prices request may have in flight
-DB_LATENCY = 0.3  # seconds our pretend database takes to answer a query
-RENDER_SECONDS = 0.6  # seconds the blocking report renderer holds its thread
+DB_LATENCY = 1.0  # seconds our pretend database takes to answer a (slow) query
+RENDER_SECONDS = 1.0  # seconds the blocking report renderer holds its thread
+
+
+class Settings(BaseSettings):
+    """Read from GATEWAY_* environment variables; the defaults are production's. Given."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_")
+
+    upstream_url: str = "http://upstream.internal"  # the weather, news, calendar, quote services
+    upstream_socket: str | None = None  # reach them through this Unix socket instead of TCP
+    upstream_timeout: float = 0.5  # seconds one upstream call may take before we give up on it
+    max_upstream_concurrency: int = 3  # upstream calls one /prices request may have in flight
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def upstream_transport(settings: Settings) -> httpx.AsyncBaseTransport | None:
+    """How the client reaches the upstreams: TCP (None, httpx's default) or a Unix socket. Given."""
+    if settings.upstream_socket is None:
+        return None
+    # Plain HTTP over a local socket: no TLS, so no certificate bundle to load.
+    return httpx.AsyncHTTPTransport(uds=settings.upstream_socket, verify=False)
 
 
 class Profile(BaseModel):
@@ -43,8 +69,9 @@ def render_report(report_id: int) -> str:
 # TODO (task 6)
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Open one `httpx.AsyncClient(base_url=UPSTREAM_URL)` at startup, keep it on
-    `app.state.http_client` while the app runs, and close it at shutdown."""
+    """Open one httpx.AsyncClient at startup (base_url=settings.upstream_url,
+    transport=upstream_transport(settings)), keep it on `app.state.http_client` while the app
+    runs, and close it at shutdown."""
     yield
 
 
@@ -52,9 +79,14 @@ app = FastAPI(lifespan=lifespan)
 
 
 # TODO (task 6)
-async def get_http_client(request: Request) -> httpx.AsyncClient:
-    """Dependency: the client the lifespan opened (the same one for every request)."""
-    raise NotImplementedError("task 6: give endpoints the lifespan's client")
+async def get_http_client(settings: SettingsDep) -> AsyncIterator[httpx.AsyncClient]:
+    """Dependency: the client the endpoints call the upstreams with.
+
+    For now a new client for every request: it works, but it throws its connections away each
+    time. Task 6: give every request the one client the lifespan opened."""
+    transport = upstream_transport(settings)
+    async with httpx.AsyncClient(base_url=settings.upstream_url, transport=transport) as client:
+        yield client
 
 
 HttpClient = Annotated[httpx.AsyncClient, Depends(get_http_client)]
@@ -77,19 +109,22 @@ async def read_profile(user_id: int) -> Profile:
 # TODO (task 2)
 # TODO (task 4)
 @app.get("/dashboard")
-async def read_dashboard(client: HttpClient) -> dict[str, Any]:
+async def read_dashboard(client: HttpClient, settings: SettingsDep) -> dict[str, Any]:
     """GET /weather, /news and /calendar from the upstreams, all at once, and answer
     {"weather": ..., "news": ..., "calendar": ...} with each upstream's JSON.
-    Task 4: an upstream slower than UPSTREAM_TIMEOUT → 504; one answering an error → 502;
-    the detail names the upstream path."""
+    Task 4: a call slower than settings.upstream_timeout → 504; an upstream that cannot be
+    reached or answers 400 or more → 502; the detail names the upstream path."""
     raise NotImplementedError("task 2: fan out to the upstreams")
 
 
 # TODO (task 5)
 @app.get("/prices")
-async def read_prices(symbols: Annotated[list[str], Query()], client: HttpClient) -> list[Quote]:
-    """GET /quotes/{symbol} for every symbol, with at most MAX_UPSTREAM_CONCURRENCY calls in
-    flight at once; answer the quotes in the order the symbols were asked."""
+async def read_prices(
+    symbols: Annotated[list[str], Query()], client: HttpClient, settings: SettingsDep
+) -> list[Quote]:
+    """GET /quotes/{symbol} for every symbol, with at most settings.max_upstream_concurrency
+    calls in flight at once; answer the quotes in the order the symbols were asked.
+    Task 4: the same deadline and errors as /dashboard."""
     raise NotImplementedError("task 5: fetch the quotes, a few at a time")
 
 

@@ -4,17 +4,43 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from pydantic import BaseModel
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-UPSTREAM_URL = "http://upstream.internal"  # the weather, news, calendar and quote services
-UPSTREAM_TIMEOUT = 0.5  # seconds one upstream call may take before we give up on it
-MAX_UPSTREAM_CONCURRENCY = 3  # upstream calls one /prices request may have in flight
-DB_LATENCY = 0.3  # seconds our pretend database takes to answer a query
-RENDER_SECONDS = 0.6  # seconds the blocking report renderer holds its thread
+DB_LATENCY = 1.0  # seconds our pretend database takes to answer a (slow) query
+RENDER_SECONDS = 1.0  # seconds the blocking report renderer holds its thread
+
+
+class Settings(BaseSettings):
+    """Read from GATEWAY_* environment variables; the defaults are production's."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_")
+
+    upstream_url: str = "http://upstream.internal"  # the weather, news, calendar, quote services
+    upstream_socket: str | None = None  # reach them through this Unix socket instead of TCP
+    upstream_timeout: float = 0.5  # seconds one upstream call may take before we give up on it
+    max_upstream_concurrency: int = 3  # upstream calls one /prices request may have in flight
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def upstream_transport(settings: Settings) -> httpx.AsyncBaseTransport | None:
+    """How the client reaches the upstreams: TCP (None, httpx's default) or a Unix socket."""
+    if settings.upstream_socket is None:
+        return None
+    # Plain HTTP over a local socket: no TLS, so no certificate bundle to load.
+    return httpx.AsyncHTTPTransport(uds=settings.upstream_socket, verify=False)
 
 
 class Profile(BaseModel):
@@ -40,8 +66,11 @@ def render_report(report_id: int) -> str:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # One client, so one connection pool, for the whole life of the app.
-    async with httpx.AsyncClient(base_url=UPSTREAM_URL) as client:
+    # One client, so one pool of connections, for the whole life of the app: opened at startup
+    # (the settings are read here, not at import), closed at shutdown by the `async with`.
+    settings = get_settings()
+    transport = upstream_transport(settings)
+    async with httpx.AsyncClient(base_url=settings.upstream_url, transport=transport) as client:
         app.state.http_client = client
         yield
 
@@ -50,21 +79,23 @@ app = FastAPI(lifespan=lifespan)
 
 
 async def get_http_client(request: Request) -> httpx.AsyncClient:
-    # `async def` although nothing is awaited: it spares a trip to the threadpool.
+    # `async def` although nothing is awaited: it spares a trip to the thread pool.
     return request.app.state.http_client
 
 
 HttpClient = Annotated[httpx.AsyncClient, Depends(get_http_client)]
 
 
-async def fetch_upstream(client: httpx.AsyncClient, path: str) -> Any:
-    """GET one upstream path: 504 if it is slower than UPSTREAM_TIMEOUT, 502 if it fails."""
+async def fetch_upstream(client: httpx.AsyncClient, path: str, timeout: float) -> Any:
+    """GET one upstream path: 504 if it takes longer than `timeout`, 502 if it fails."""
     try:
-        # httpx's own timeouts bound each socket operation, not the whole call.
-        response = await asyncio.wait_for(client.get(path), UPSTREAM_TIMEOUT)
-    except asyncio.TimeoutError:
+        # The deadline covers the whole call; httpx's own timeouts bound each socket operation.
+        response = await asyncio.wait_for(client.get(path), timeout)
+    except (asyncio.TimeoutError, httpx.TimeoutException):
         raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"upstream {path} timed out") from None
-    if response.is_error:
+    except httpx.RequestError:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"upstream {path} unreachable") from None
+    if response.is_error:  # any status of 400 or more
         raise HTTPException(
             status.HTTP_502_BAD_GATEWAY, f"upstream {path} answered {response.status_code}"
         )
@@ -86,22 +117,26 @@ DASHBOARD_PARTS = ("weather", "news", "calendar")
 
 
 @app.get("/dashboard")
-async def read_dashboard(client: HttpClient) -> dict[str, Any]:
+async def read_dashboard(client: HttpClient, settings: SettingsDep) -> dict[str, Any]:
     # Start every call, then wait once: the slowest upstream sets the pace, not the sum.
     answers = await asyncio.gather(
-        *(fetch_upstream(client, f"/{part}") for part in DASHBOARD_PARTS)
+        *(fetch_upstream(client, f"/{part}", settings.upstream_timeout) for part in DASHBOARD_PARTS)
     )
     return dict(zip(DASHBOARD_PARTS, answers, strict=True))
 
 
 @app.get("/prices")
-async def read_prices(symbols: Annotated[list[str], Query()], client: HttpClient) -> list[Quote]:
-    slots = asyncio.Semaphore(MAX_UPSTREAM_CONCURRENCY)  # one per request, shared by its calls
+async def read_prices(
+    symbols: Annotated[list[str], Query()], client: HttpClient, settings: SettingsDep
+) -> list[Quote]:
+    slots = asyncio.Semaphore(settings.max_upstream_concurrency)  # one per request, shared
 
     async def fetch_quote(symbol: str) -> Quote:
-        async with slots:
-            return Quote.model_validate(await fetch_upstream(client, f"/quotes/{symbol}"))
+        async with slots:  # the deadline starts once a slot is free: the call, not the queue
+            answer = await fetch_upstream(client, f"/quotes/{symbol}", settings.upstream_timeout)
+        return Quote.model_validate(answer)
 
+    # gather keeps the order of the symbols, whatever order the answers arrive in.
     return await asyncio.gather(*(fetch_quote(symbol) for symbol in symbols))
 
 
