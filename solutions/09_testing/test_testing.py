@@ -1,5 +1,6 @@
 """A reference test suite for app.py: passes on the app, catches every buggy copy of it."""
 
+import time
 from datetime import datetime, timezone
 
 import httpx
@@ -8,7 +9,7 @@ from fastapi.testclient import TestClient
 
 import app as kata
 
-AUTH = {"X-API-Key": kata.API_KEY}
+AUTH = {"X-API-Key": "let-me-in"}
 FROZEN_NOW = datetime(2024, 5, 1, 12, 30, tzinfo=timezone.utc)
 WIDGET = {"name": "Widget", "price": 2.5, "quantity": 3}
 
@@ -52,6 +53,11 @@ def create(client: TestClient, **fields) -> dict:
     return r.json()
 
 
+def assert_not_found(r: httpx.Response, item_id: int) -> None:
+    assert r.status_code == 404, f"{r.request.method} {r.request.url.path} → {r.status_code}, expected 404"
+    assert r.json() == {"detail": f"Item {item_id} not found"}
+
+
 # Task 1 — status codes and bodies
 
 
@@ -65,19 +71,36 @@ def test_create_returns_201_with_the_stored_item(client):
 @pytest.mark.task(1)
 def test_read_returns_the_item_and_404_when_missing(client):
     item = create(client)
-    assert client.get(f"/items/{item['id']}").json() == item
-    r = client.get("/items/999")
-    assert r.status_code == 404, f"GET /items/999 → {r.status_code}, expected 404"
+    r = client.get(f"/items/{item['id']}")
+    assert r.status_code == 200, f"GET /items/1 → {r.status_code}, expected 200"
+    assert r.json() == item
+    assert_not_found(client.get("/items/999"), 999)
 
 
 @pytest.mark.task(1)
-def test_patch_changes_only_the_fields_sent(client):
+@pytest.mark.parametrize(
+    ("changes", "changed"),
+    [
+        ({"price": 4.0}, {"price": 4.0}),
+        ({"quantity": 7}, {"quantity": 7}),
+        ({"price": 4.0, "quantity": 0}, {"price": 4.0, "quantity": 0}),
+        ({}, {}),
+        ({"price": None}, {}),
+        ({"name": "Gizmo"}, {}),
+    ],
+    ids=["price", "quantity", "both", "nothing", "null price", "name"],
+)
+def test_patch_changes_only_the_fields_sent(client, changes, changed):
     item = create(client)
-    r = client.patch(f"/items/{item['id']}", json={"quantity": 7}, headers=AUTH)
-    assert r.status_code == 200, f"PATCH /items/1 → {r.status_code}, expected 200"
-    assert r.json() == item | {"quantity": 7}
-    r = client.patch("/items/999", json={"quantity": 7}, headers=AUTH)
-    assert r.status_code == 404, f"PATCH /items/999 → {r.status_code}, expected 404"
+    r = client.patch(f"/items/{item['id']}", json=changes, headers=AUTH)
+    assert r.status_code == 200, f"PATCH /items/1 {changes} → {r.status_code}, expected 200"
+    assert r.json() == item | changed, f"PATCH /items/1 {changes} → {r.json()}"
+    assert client.get(f"/items/{item['id']}").json() == item | changed
+
+
+@pytest.mark.task(1)
+def test_patch_of_a_missing_item_is_404(client):
+    assert_not_found(client.patch("/items/999", json={"quantity": 7}, headers=AUTH), 999)
 
 
 @pytest.mark.task(1)
@@ -86,13 +109,12 @@ def test_delete_returns_204_and_the_item_is_gone(client):
     r = client.delete(f"/items/{item['id']}", headers=AUTH)
     assert r.status_code == 204, f"DELETE /items/1 → {r.status_code}, expected 204"
     assert r.content == b"", "a 204 response has no body"
-    assert client.get(f"/items/{item['id']}").status_code == 404
+    assert_not_found(client.get(f"/items/{item['id']}"), item["id"])
 
 
 @pytest.mark.task(1)
 def test_delete_of_a_missing_item_is_404(client):
-    r = client.delete("/items/999", headers=AUTH)
-    assert r.status_code == 404, f"DELETE /items/999 → {r.status_code}, expected 404"
+    assert_not_found(client.delete("/items/999", headers=AUTH), 999)
 
 
 # Task 2 — validation
@@ -115,16 +137,34 @@ def test_delete_of_a_missing_item_is_404(client):
 def test_create_rejects_a_bad_body_with_422(client, body):
     r = client.post("/items", json=body, headers=AUTH)
     assert r.status_code == 422, f"POST /items {body} → {r.status_code}, expected 422"
-    assert client.get("/items").json()["total"] == 0, "a rejected item must not be stored"
+    assert client.get("/items").json() == {"items": [], "total": 0}, "a refused item is not stored"
 
 
 @pytest.mark.task(2)
-@pytest.mark.parametrize("changes", [{"price": 0}, {"price": -1}, {"quantity": -1}])
+@pytest.mark.parametrize(
+    ("body", "stored"),
+    [
+        ({"name": "x", "price": 2.5}, {"name": "x", "price": 2.5, "quantity": 0}),
+        ({"name": "x" * 50, "price": 2.5}, {"name": "x" * 50, "price": 2.5, "quantity": 0}),
+        ({"name": "Pin", "price": 0.01, "quantity": 0}, {"name": "Pin", "price": 0.01, "quantity": 0}),
+    ],
+    ids=["name of 1", "name of 50", "cheap, none in stock"],
+)
+def test_create_accepts_values_on_the_bounds(client, body, stored):
+    r = client.post("/items", json=body, headers=AUTH)
+    assert r.status_code == 201, f"POST /items {body} → {r.status_code}, expected 201"
+    assert r.json() == stored | {"id": 1, "created_at": "2024-05-01T12:30:00Z"}
+
+
+@pytest.mark.task(2)
+@pytest.mark.parametrize(
+    "changes", [{"price": 0}, {"price": -1}, {"price": "cheap"}, {"quantity": -1}]
+)
 def test_update_rejects_bad_changes_with_422(client, changes):
     item = create(client)
     r = client.patch(f"/items/{item['id']}", json=changes, headers=AUTH)
     assert r.status_code == 422, f"PATCH /items/1 {changes} → {r.status_code}, expected 422"
-    assert client.get(f"/items/{item['id']}").json() == item, "a rejected change must not apply"
+    assert client.get(f"/items/{item['id']}").json() == item, "a refused change is not applied"
 
 
 @pytest.mark.task(2)
@@ -164,46 +204,57 @@ def test_changes_without_a_valid_key_are_401_and_change_nothing(client, method, 
 @pytest.mark.task(3)
 def test_reading_needs_no_key(client):
     item = create(client)
-    assert client.get("/items").status_code == 200
-    assert client.get(f"/items/{item['id']}").status_code == 200
+    r = client.get("/items")
+    assert r.status_code == 200, f"GET /items without a key → {r.status_code}, expected 200"
+    r = client.get(f"/items/{item['id']}")
+    assert r.status_code == 200, f"GET /items/1 without a key → {r.status_code}, expected 200"
 
 
 # Task 4 — pagination
 
+FRUIT = ["plum", "apple", "fig", "pear", "kiwi"]  # created in this order, which is not sorted
+
 
 @pytest.mark.task(4)
 def test_an_empty_store_lists_an_empty_page(client):
-    assert client.get("/items").json() == {"items": [], "total": 0}
+    r = client.get("/items")
+    assert r.status_code == 200
+    assert r.json() == {"items": [], "total": 0}
 
 
 @pytest.mark.task(4)
 @pytest.mark.parametrize(
     ("query", "names"),
     [
-        ("limit=2", ["a", "b"]),
-        ("limit=2&offset=2", ["c", "d"]),
-        ("limit=2&offset=4", ["e"]),
-        ("offset=5", []),
-        ("limit=5", ["a", "b", "c", "d", "e"]),
-        ("limit=1&offset=3", ["d"]),
+        ("limit=2", ["plum", "apple"]),
+        ("limit=2&offset=2", ["fig", "pear"]),
+        ("limit=2&offset=4", ["kiwi"]),
+        ("limit=2&offset=5", []),
+        ("offset=9", []),
+        ("limit=5", FRUIT),
+        ("limit=1&offset=3", ["pear"]),
+        ("offset=1", FRUIT[1:]),
     ],
 )
 def test_pages_cut_the_collection_at_limit_and_offset(client, query, names):
-    for name in "abcde":
+    for name in FRUIT:
         create(client, name=name)
     r = client.get(f"/items?{query}")
+    assert r.status_code == 200, f"GET /items?{query} → {r.status_code}, expected 200"
     page = r.json()
     got = [item["name"] for item in page["items"]]
-    assert got == names, f"GET /items?{query} with items a..e → {got}, expected {names}"
+    assert got == names, f"GET /items?{query} with {FRUIT} → {got}, expected {names}"
     assert page["total"] == 5, f"GET /items?{query} → total {page['total']}, expected 5"
 
 
 @pytest.mark.task(4)
 def test_default_page_size_is_10(client):
-    for n in range(12):
-        create(client, name=f"item {n}")
+    names = [f"item {n}" for n in range(12)]
+    for name in names:
+        create(client, name=name)
     page = client.get("/items").json()
-    assert len(page["items"]) == 10, f"GET /items with 12 items → {len(page['items'])}, expected 10"
+    got = [item["name"] for item in page["items"]]
+    assert got == names[:10], f"GET /items with 12 items → {got}, expected the first 10"
     assert page["total"] == 12
 
 
@@ -222,8 +273,10 @@ def test_create_mails_the_stock_team_through_the_mailer_dependency(client, maile
 @pytest.mark.task(5)
 def test_a_rejected_create_sends_no_mail(client, mailer):
     client.post("/items", json={"name": "Gadget", "price": -1}, headers=AUTH)
+    client.post("/items", json={"name": "x" * 51, "price": 2.5}, headers=AUTH)
     client.post("/items", json=WIDGET)
-    assert mailer.sent == [], f"mail sent for a rejected item: {mailer.sent}"
+    client.post("/items", json=WIDGET, headers={"X-API-Key": "guess"})
+    assert mailer.sent == [], f"mail sent for a refused item: {mailer.sent}"
 
 
 @pytest.mark.task(5)
@@ -237,3 +290,16 @@ async def test_created_at_comes_from_the_clock_dependency(overrides):
         assert stamped == "2024-05-01T12:30:00Z", f"created_at {stamped}, expected the frozen clock"
         r = await client.get("/items/1")
     assert r.json()["created_at"] == stamped
+
+
+@pytest.mark.task(5)
+def test_the_real_clock_is_read_on_each_request_in_utc(client):
+    del kata.app.dependency_overrides[kata.get_now]  # this test is about the real get_now
+    before = datetime.now(timezone.utc)
+    first = create(client)["created_at"]
+    time.sleep(0.01)
+    second = create(client)["created_at"]
+    after = datetime.now(timezone.utc)
+    assert first.endswith("Z") and second.endswith("Z"), f"not UTC: {first}, {second}"
+    times = [datetime.fromisoformat(stamp) for stamp in (first, second)]
+    assert before <= times[0] < times[1] <= after, f"{first}, {second} not read at each request"
