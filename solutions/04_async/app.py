@@ -86,11 +86,11 @@ async def get_http_client(request: Request) -> httpx.AsyncClient:
 HttpClient = Annotated[httpx.AsyncClient, Depends(get_http_client)]
 
 
-async def fetch_upstream(client: httpx.AsyncClient, path: str, timeout: float) -> Any:
-    """GET one upstream path: 504 if it takes longer than `timeout`, 502 if it fails."""
+async def fetch_upstream(client: httpx.AsyncClient, path: str, deadline: float) -> Any:
+    """GET one upstream path: 504 if it takes longer than `deadline` seconds, 502 if it fails."""
     try:
         # The deadline covers the whole call; httpx's own timeouts bound each socket operation.
-        response = await asyncio.wait_for(client.get(path), timeout)
+        response = await asyncio.wait_for(client.get(path), deadline)
     except (asyncio.TimeoutError, httpx.TimeoutException):
         raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"upstream {path} timed out") from None
     except httpx.RequestError:
