@@ -10,19 +10,14 @@ from pathlib import Path
 import models
 import pytest
 import schemas
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.pool import Pool
 
 import app as kata
 import settings
 
 HERE = Path(__file__).resolve().parent
+# SQLAlchemy and Alembic are imported inside the white-box tests, which run beside the kata's
+# modules: the verified tests, in the trusted process, only need HTTP and sqlite3.
 
 # The tables as the tests create them (task 7's migrations must build the same ones).
 SCHEMA = """
@@ -260,6 +255,10 @@ def test_without_the_variable_the_app_uses_library_db_in_its_folder(tmp_path, mo
 @pytest.mark.task(2)
 @pytest.mark.white_box  # engines and pooled connections are only seen inside the app's process
 def test_one_engine_serves_every_request_and_is_disposed_of_at_shutdown(database, in_process):
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.pool import Pool
+
     seed(database, authors=[URSULA])
     engines = []
     pool = {"connect": 0, "close": 0}
@@ -412,6 +411,9 @@ def test_each_request_sees_the_file_as_it_is_now(client, database):
 @pytest.mark.task(3)
 @pytest.mark.white_box  # the pool's checkouts and checkins are only seen inside the app's process
 def test_every_request_gives_its_connection_back(database, in_process):
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
     seed(database, authors=[URSULA], books=[book(1, "The Dispossessed", 1974, 1)])
     pool = {"checkout": 0, "checkin": 0}
 
@@ -504,6 +506,9 @@ def test_an_author_without_books_has_an_empty_list(client, database):
 @pytest.mark.task(4)
 @pytest.mark.white_box  # counting SQL statements means listening on the engine, inside the app
 def test_listing_authors_takes_as_many_queries_for_30_authors_as_for_3(database, in_process):
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
     statements: list[str] = []
 
     def record(conn, cursor, statement, *args):
@@ -698,11 +703,19 @@ def test_an_import_with_a_taken_isbn_is_409_and_saves_nothing(client, database, 
 # Task 7 — A migration, up and down
 
 
-def alembic_config(tmp_path: Path) -> Config:
-    """Alembic's folder as `alembic init` would make it, from the kata's flat files.
+@pytest.fixture
+def alembic_on_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_process):
+    """`migrate("upgrade", "head")` runs Alembic on an empty file of the test's own, named by
+    LIBRARY_DATABASE_URL; the fixture gives that function and the file's path.
 
-    env.py runs migrations.run_migrations(); versions/ holds the NNNN_*.py revision files.
+    The scripts are laid out as `alembic init` would make them, from the kata's flat files: an
+    env.py that runs migrations.run_migrations(), and versions/ with the NNNN_*.py revisions.
     """
+    from alembic import command
+    from alembic.config import Config
+
+    path = tmp_path / "migrated.db"
+    monkeypatch.setenv("LIBRARY_DATABASE_URL", f"sqlite:///{path}")
     scripts = tmp_path / "alembic"
     (scripts / "versions").mkdir(parents=True)
     (scripts / "env.py").write_text("import migrations\n\nmigrations.run_migrations()\n")
@@ -710,15 +723,11 @@ def alembic_config(tmp_path: Path) -> Config:
         shutil.copy(revision, scripts / "versions" / revision.name)
     config = Config()
     config.set_main_option("script_location", str(scripts))
-    return config
 
+    def run(direction: str, revision: str) -> None:
+        getattr(command, direction)(config, revision)
 
-@pytest.fixture
-def migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_process) -> tuple[Config, Path]:
-    """An Alembic config, and the empty file LIBRARY_DATABASE_URL names for it."""
-    path = tmp_path / "migrated.db"
-    monkeypatch.setenv("LIBRARY_DATABASE_URL", f"sqlite:///{path}")
-    return alembic_config(tmp_path), path
+    return run, path
 
 
 def columns(path: Path, table: str) -> list[str]:
@@ -736,9 +745,13 @@ def tables(path: Path) -> list[str]:
 
 @pytest.mark.task(7)
 @pytest.mark.white_box  # runs the migration files, which only exist beside the learner's code
-def test_upgrade_to_head_builds_the_tables_of_the_models(migrated):
-    config, path = migrated
-    command.upgrade(config, "head")
+def test_upgrade_to_head_builds_the_tables_of_the_models(alembic_on_a_file):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    migrate, path = alembic_on_a_file
+    migrate("upgrade", "head")
     assert rows(path, "SELECT version_num FROM alembic_version") == [("0002",)], (
         "after `upgrade head` alembic_version should hold 0002"
     )
@@ -764,9 +777,9 @@ def test_upgrade_to_head_builds_the_tables_of_the_models(migrated):
 
 @pytest.mark.task(7)
 @pytest.mark.white_box  # runs the migration files, which only exist beside the learner's code
-def test_0002_adds_isbn_to_the_books_already_there(migrated):
-    config, path = migrated
-    command.upgrade(config, "0001")
+def test_0002_adds_isbn_to_the_books_already_there(alembic_on_a_file):
+    migrate, path = alembic_on_a_file
+    migrate("upgrade", "0001")
     assert tables(path) == ["alembic_version", "authors", "books"], (
         f"after `upgrade 0001` the tables are {tables(path)}, expected authors and books"
     )
@@ -777,7 +790,7 @@ def test_0002_adds_isbn_to_the_books_already_there(migrated):
     with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("INSERT INTO authors VALUES (1, 'Ursula K. Le Guin', 'ursula@example.com')")
         conn.execute("INSERT INTO books VALUES (1, 'The Dispossessed', 1974, 1)")
-    command.upgrade(config, "head")
+    migrate("upgrade", "head")
     assert "isbn" in columns(path, "books"), f"after 0002 books has {columns(path, 'books')}"
     stored = rows(path, "SELECT id, title, isbn FROM books")
     assert stored == [(1, "The Dispossessed", None)], (
@@ -787,11 +800,11 @@ def test_0002_adds_isbn_to_the_books_already_there(migrated):
 
 @pytest.mark.task(7)
 @pytest.mark.white_box  # runs the migration files, which only exist beside the learner's code
-def test_downgrade_takes_isbn_away_and_keeps_the_books(migrated):
-    config, path = migrated
-    command.upgrade(config, "head")
+def test_downgrade_takes_isbn_away_and_keeps_the_books(alembic_on_a_file):
+    migrate, path = alembic_on_a_file
+    migrate("upgrade", "head")
     seed(path, authors=[URSULA], books=[book(1, "The Dispossessed", 1974, 1, "9780061054884")])
-    command.downgrade(config, "0001")
+    migrate("downgrade", "0001")
     assert columns(path, "books") == ["id", "title", "year", "author_id"], (
         f"after `downgrade 0001` books has {columns(path, 'books')}, expected no isbn"
     )
@@ -803,9 +816,9 @@ def test_downgrade_takes_isbn_away_and_keeps_the_books(migrated):
         name for (name,) in rows(path, "SELECT name FROM sqlite_master WHERE type = 'index'")
     ]
     assert "ix_books_isbn" not in indexes, f"after the downgrade the indexes are {indexes}"
-    command.downgrade(config, "base")
+    migrate("downgrade", "base")
     assert tables(path) == ["alembic_version"], (
         f"after `downgrade base` the tables are {tables(path)}, expected only alembic_version"
     )
-    command.upgrade(config, "head")
+    migrate("upgrade", "head")
     assert tables(path) == ["alembic_version", "authors", "books"], "upgrade after downgrade"
