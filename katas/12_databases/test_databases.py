@@ -734,6 +734,21 @@ def columns(path: Path, table: str) -> list[str]:
     return [row[1] for row in rows(path, f"PRAGMA table_info({table})")]
 
 
+# What `upgrade 0001` makes, and `downgrade 0001` must give back: (type, name, table).
+SCHEMA_0001 = [
+    ("index", "ix_books_author_id", "books"),
+    ("index", "sqlite_autoindex_alembic_version_1", "alembic_version"),
+    ("index", "sqlite_autoindex_authors_1", "authors"),  # the UNIQUE email
+    ("table", "alembic_version", "alembic_version"),
+    ("table", "authors", "authors"),
+    ("table", "books", "books"),
+]
+
+
+def objects(path: Path) -> list[tuple]:
+    return rows(path, "SELECT type, name, tbl_name FROM sqlite_master ORDER BY type, name")
+
+
 def tables(path: Path) -> list[str]:
     return [
         name
@@ -780,8 +795,9 @@ def test_upgrade_to_head_builds_the_tables_of_the_models(alembic_on_a_file):
 def test_0002_adds_isbn_to_the_books_already_there(alembic_on_a_file):
     migrate, path = alembic_on_a_file
     migrate("upgrade", "0001")
-    assert tables(path) == ["alembic_version", "authors", "books"], (
-        f"after `upgrade 0001` the tables are {tables(path)}, expected authors and books"
+    assert objects(path) == SCHEMA_0001, (
+        f"after `upgrade 0001` the database holds {objects(path)}, expected {SCHEMA_0001}: "
+        "the two tables, the unique email and the index on books.author_id"
     )
     assert columns(path, "books") == ["id", "title", "year", "author_id"], (
         f"after 0001 books has {columns(path, 'books')}, expected id, title, year, author_id: "
@@ -812,10 +828,10 @@ def test_downgrade_takes_isbn_away_and_keeps_the_books(alembic_on_a_file):
     assert stored == [(1, "The Dispossessed", 1974, 1)], (
         f"after the downgrade the books are {stored}, expected the book kept"
     )
-    indexes = [
-        name for (name,) in rows(path, "SELECT name FROM sqlite_master WHERE type = 'index'")
-    ]
-    assert "ix_books_isbn" not in indexes, f"after the downgrade the indexes are {indexes}"
+    assert objects(path) == SCHEMA_0001, (
+        f"after `downgrade 0001` the database holds {objects(path)}, expected what 0001 made: "
+        f"{SCHEMA_0001}"
+    )
     migrate("downgrade", "base")
     assert tables(path) == ["alembic_version"], (
         f"after `downgrade base` the tables are {tables(path)}, expected only alembic_version"
