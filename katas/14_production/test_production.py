@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -368,51 +369,47 @@ def test_without_a_stats_file_shutdown_writes_nothing(tmp_path, monkeypatch, env
 # loopback, out of reach of the trusted tests), so these results are self-reported.
 
 
-class Server:
-    """A server process the test started, its address and its output."""
+def output(server):
+    """The last of what a server process printed."""
+    text = server.log.read_text(errors="replace") if server.log.exists() else ""
+    return text[-1500:] or "(nothing)"
 
-    def __init__(self, process, url, log):
-        self.process, self.url, self.log = process, url, log
 
-    def output(self):
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return text[-1500:] or "(nothing)"
+def fetch(server, path, **params):
+    """GET on a new connection: with keep-alive every request would go to the same worker."""
+    return httpx.get(server.url + path, params=params, timeout=30, headers={"Connection": "close"})
 
-    def get(self, path, **params):
-        # A new connection each time: with keep-alive every request would go to the same worker.
-        return httpx.get(
-            self.url + path, params=params, timeout=30, headers={"Connection": "close"}
-        )
 
-    def wait_until_up(self, answered):
-        """Poll GET /health/live until it answers; count the answers in `answered`."""
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(
-                    f"the server exited with code {self.process.returncode} before it answered; "
-                    f"it printed:\n{self.output()}"
-                )
-            try:
-                response = self.get("/health/live")
-            except httpx.TransportError:
-                time.sleep(0.1)
-                continue
-            answered.append(response)
-            if response.status_code == 200:
-                return
-            pytest.fail(f"GET /health/live → {response.status_code}, expected 200")
-        pytest.fail(
-            f"the server did not answer within {START_TIMEOUT:g} s; it printed:\n{self.output()}"
-        )
-
-    def stop(self, within=30.0):
-        """SIGTERM, then wait for the process to exit by itself."""
-        self.process.send_signal(signal.SIGTERM)
+def wait_until_up(server, answered):
+    """Poll GET /health/live until the server answers; each answer is added to `answered`."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(
+                f"the server exited with code {server.process.returncode} before it answered; "
+                f"it printed:\n{output(server)}"
+            )
         try:
-            return self.process.wait(timeout=within)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"the server did not exit within {within:g} s of SIGTERM:\n{self.output()}")
+            response = fetch(server, "/health/live")
+        except httpx.TransportError:
+            time.sleep(0.1)
+            continue
+        answered.append(response)
+        if response.status_code == 200:
+            return
+        pytest.fail(f"GET /health/live → {response.status_code}, expected 200")
+    pytest.fail(
+        f"the server did not answer within {START_TIMEOUT:g} s; it printed:\n{output(server)}"
+    )
+
+
+def stop(server, within=30.0):
+    """SIGTERM, then wait for the process to exit by itself."""
+    server.process.send_signal(signal.SIGTERM)
+    try:
+        return server.process.wait(timeout=within)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the server did not exit within {within:g} s of SIGTERM:\n{output(server)}")
 
 
 def free_port(host="127.0.0.1"):
@@ -440,7 +437,7 @@ def launch(tmp_path, environment):
                 start_new_session=True,  # its own process group: workers included
             )
         started.append(process)
-        return Server(process, f"http://{host}:{port}", log)
+        return SimpleNamespace(process=process, url=f"http://{host}:{port}", log=log)
 
     try:
         yield start
@@ -474,12 +471,12 @@ def test_sigterm_lets_the_request_in_flight_finish_then_cleans_up(launch, tmp_pa
     port = free_port()
     server = launch(uvicorn_command(port), "127.0.0.1", port, PROD_STATS_FILE=str(stats_file))
     answered = []
-    server.wait_until_up(answered)
+    wait_until_up(server, answered)
     with ThreadPoolExecutor(1) as pool:
-        slow = pool.submit(server.get, "/slow", seconds=3)
+        slow = pool.submit(fetch, server, "/slow", seconds=3)
         deadline = time.monotonic() + 20
         while True:
-            stats = server.get("/stats")
+            stats = fetch(server, "/stats")
             answered.append(stats)
             in_flight = body_of(stats).get("in_flight") if stats.status_code == 200 else None
             if in_flight == 2 or slow.done() or time.monotonic() > deadline:
@@ -497,7 +494,7 @@ def test_sigterm_lets_the_request_in_flight_finish_then_cleans_up(launch, tmp_pa
         except httpx.HTTPError as error:
             pytest.fail(
                 f"GET /slow?seconds=3, in flight when SIGTERM arrived → {error!r}, expected it to "
-                f"finish; the server printed:\n{server.output()}"
+                f"finish; the server printed:\n{output(server)}"
             )
     answered.append(response)
     assert response.status_code == 200 and response.json() == {"slept": 3.0}, (
@@ -507,9 +504,9 @@ def test_sigterm_lets_the_request_in_flight_finish_then_cleans_up(launch, tmp_pa
     try:
         server.process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"the server did not exit within 30 s of SIGTERM:\n{server.output()}")
+        pytest.fail(f"the server did not exit within 30 s of SIGTERM:\n{output(server)}")
     assert stats_file.exists(), (
-        f"after SIGTERM the server exited without writing PROD_STATS_FILE; it printed:\n{server.output()}"
+        f"after SIGTERM the server exited without writing PROD_STATS_FILE; it printed:\n{output(server)}"
     )
     written = json.loads(stats_file.read_text())
     expected = {"pid": pid, "requests": len(answered), "in_flight": 0}
@@ -529,13 +526,13 @@ def test_run_py_serves_on_the_configured_address_in_one_process(launch):
     port = free_port(host)
     run = [sys.executable, str(Path(kata.__file__).parent / "run.py")]
     server = launch(run, host, port, PROD_HOST=host, PROD_PORT=str(port))
-    server.wait_until_up([])
-    stats = body_of(server.get("/stats"))
+    wait_until_up(server, [])
+    stats = body_of(fetch(server, "/stats"))
     assert isinstance(stats, dict) and stats.get("pid") == server.process.pid, (
         f"GET /stats → {stats} from `python run.py` (pid {server.process.pid}) with one worker, "
         "expected the answer from that process itself: one worker needs no supervisor"
     )
-    server.stop()
+    stop(server)
 
 
 @pytest.mark.task(4)
@@ -545,11 +542,11 @@ def test_two_workers_answer_with_counts_of_their_own(launch):
     run = [sys.executable, str(Path(kata.__file__).parent / "run.py")]
     server = launch(run, "127.0.0.1", port, PROD_PORT=str(port), PROD_WORKERS="2")
     answered = []
-    server.wait_until_up(answered)
+    wait_until_up(server, answered)
     counts = {}  # pid → the `requests` it reported, in order
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline and (len(counts) < 2 or min(map(len, counts.values())) < 3):
-        response = server.get("/stats")
+        response = fetch(server, "/stats")
         answered.append(response)
         stats = body_of(response)
         assert response.status_code == 200 and isinstance(stats, dict), (
@@ -558,7 +555,7 @@ def test_two_workers_answer_with_counts_of_their_own(launch):
         counts.setdefault(stats.get("pid"), []).append(stats.get("requests"))
     assert len(counts) >= 2, (
         f"{len(answered)} requests to `python run.py` with PROD_WORKERS=2 were all answered by "
-        f"pid {list(counts)}, expected two worker processes; it printed:\n{server.output()}"
+        f"pid {list(counts)}, expected two worker processes; it printed:\n{output(server)}"
     )
     for pid, seen in counts.items():
         assert pid != server.process.pid, (
@@ -571,7 +568,7 @@ def test_two_workers_answer_with_counts_of_their_own(launch):
             f"worker {pid} reported requests {seen} out of {len(answered)} sent, expected its own "
             "count, growing, and below the total: the other worker's requests are not in it"
         )
-    server.stop()
+    stop(server)
 
 
 # Task 5 — compression
