@@ -290,6 +290,7 @@ def test_batch_leaves_nothing_running_or_written_outside(
     hostile_class: tuple[Path, Path, dict[str, bytes]],
 ) -> None:
     _, out, _ = hostile_class
-    assert sorted(p.name for p in out.iterdir()) == ["gradebook.csv", "gradebook.md", "results"]
+    written = sorted(p.name for p in out.iterdir())
+    assert written == [".kept", "gradebook.csv", "gradebook.md", "gradescope", "results"]
     for line in (out / "gradebook.csv").read_text().splitlines():
         assert not line.startswith("dan,10"), "a daemon rewrote the gradebook"
