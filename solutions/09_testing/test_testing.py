@@ -54,7 +54,9 @@ def create(client: TestClient, **fields) -> dict:
 
 
 def assert_not_found(r: httpx.Response, item_id: int) -> None:
-    assert r.status_code == 404, f"{r.request.method} {r.request.url.path} → {r.status_code}, expected 404"
+    assert r.status_code == 404, (
+        f"{r.request.method} {r.request.url.path} → {r.status_code}, expected 404"
+    )
     assert r.json() == {"detail": f"Item {item_id} not found"}
 
 
@@ -146,7 +148,10 @@ def test_create_rejects_a_bad_body_with_422(client, body):
     [
         ({"name": "x", "price": 2.5}, {"name": "x", "price": 2.5, "quantity": 0}),
         ({"name": "x" * 50, "price": 2.5}, {"name": "x" * 50, "price": 2.5, "quantity": 0}),
-        ({"name": "Pin", "price": 0.01, "quantity": 0}, {"name": "Pin", "price": 0.01, "quantity": 0}),
+        (
+            {"name": "Pin", "price": 0.01, "quantity": 0},
+            {"name": "Pin", "price": 0.01, "quantity": 0},
+        ),
     ],
     ids=["name of 1", "name of 50", "cheap, none in stock"],
 )

@@ -151,8 +151,14 @@ async def test_update_rejects_bad_changes_with_422(client, changes):
 @pytest.mark.task(2)
 @pytest.mark.parametrize(
     ("query", "status"),
-    [("limit=0", 422), ("limit=1", 200), ("limit=100", 200), ("limit=101", 422),
-     ("offset=-1", 422), ("offset=0", 200)],
+    [
+        ("limit=0", 422),
+        ("limit=1", 200),
+        ("limit=100", 200),
+        ("limit=101", 422),
+        ("offset=-1", 422),
+        ("offset=0", 200),
+    ],
 )
 async def test_paging_parameters_have_bounds(client, query, status):
     assert (await client.get(f"/items?{query}")).status_code == status
@@ -165,7 +171,11 @@ async def test_paging_parameters_have_bounds(client, query, status):
 @pytest.mark.parametrize("headers", [{}, {"X-API-Key": "guess"}])
 @pytest.mark.parametrize(
     ("method", "url", "body"),
-    [("POST", "/items", WIDGET), ("PATCH", "/items/1", {"quantity": 0}), ("DELETE", "/items/1", None)],
+    [
+        ("POST", "/items", WIDGET),
+        ("PATCH", "/items/1", {"quantity": 0}),
+        ("DELETE", "/items/1", None),
+    ],
 )
 async def test_changes_without_a_valid_key_are_401_and_change_nothing(
     client, method, url, body, headers

@@ -156,7 +156,11 @@ class TestAuthentication:
     @pytest.mark.parametrize("headers", [{}, {"X-API-Key": "guess"}])
     @pytest.mark.parametrize(
         ("method", "url", "body"),
-        [("POST", "/items", WIDGET), ("PATCH", "/items/1", {"quantity": 0}), ("DELETE", "/items/1", None)],
+        [
+            ("POST", "/items", WIDGET),
+            ("PATCH", "/items/1", {"quantity": 0}),
+            ("DELETE", "/items/1", None),
+        ],
     )
     def test_a_change_without_a_valid_key_is_401_and_changes_nothing(
         self, client, method, url, body, headers
