@@ -9,7 +9,7 @@ from pathlib import Path
 from graders import cache, pristine, workspace
 from graders.catalog import Kata
 from graders.plan import Plan, expected_of, plan, read
-from graders.sandbox import Box, JobReport, isolation_here, run_jobs
+from graders.sandbox import IMPORT_TIMEOUT, Box, JobReport, isolation_here, run_jobs
 from graders.score import Expected, KataGrade, TestGrade, score_app_kata, score_tests_kata
 from graders.vocabulary import Isolation, Request, Status
 
@@ -132,7 +132,7 @@ def score(
     notes = list(plan.notes)
     slow = max((r.import_seconds for r in reports), default=0.0)
     if slow > SLOW_IMPORT:
-        notes.append(f"your modules took {slow:.1f} s to import (the limit is 20 s)")
+        notes.append(f"your modules took {slow:.1f} s to import (the limit is {IMPORT_TIMEOUT:g} s)")
     total = round(sum(t.score for t in tests), 2)
     log = reports[0].log if reports else ""
     return KataGrade(kata, request.target, status, total, kata.max_score, tests, message, notes,

@@ -9,6 +9,16 @@ process a box left).
 """
 
 from graders.sandbox.jobs import Box, Host, Job, JobReport, Layout, NodeReport
-from graders.sandbox.runner import isolation_here, run_jobs
+from graders.sandbox.runner import IMPORT_TIMEOUT, isolation_here, run_jobs
 
-__all__ = ["Box", "Host", "Job", "JobReport", "Layout", "NodeReport", "isolation_here", "run_jobs"]
+__all__ = [
+    "IMPORT_TIMEOUT",
+    "Box",
+    "Host",
+    "Job",
+    "JobReport",
+    "Layout",
+    "NodeReport",
+    "isolation_here",
+    "run_jobs",
+]

@@ -34,7 +34,9 @@ from graders.sandbox.jobs import (
 from graders.sandbox.servers import Containment, ForkServer, tail
 from graders.vocabulary import Isolation
 
-IMPORT_TIMEOUT = 20.0
+# Importing FastAPI, Pydantic and SQLAlchemy takes a few seconds alone and over 20 s on a loaded
+# 2-core machine: the limit is for imports that never end, far from a slow honest one.
+IMPORT_TIMEOUT = 60.0
 LOG_LIMIT = 20 * 1024 * 1024
 POLL = 0.02
 BUSY_EXTRA = 1  # busy jobs at once: one more than the cores, as jobs also wait on the disk
