@@ -19,16 +19,12 @@ NEAR_MISS_NAME = re.compile(r"^task(\d+)_\w+$")
 
 def near_misses(kata: Kata) -> list[Path]:
     """The kata's near misses: each a unified diff that puts one real mistake into the solution."""
-    return sorted((NEAR_MISSES / kata.folder).glob("task*.diff")) if ONCE else []
-
-
-def all_near_misses(kata: Kata) -> list[Path]:
     return sorted((NEAR_MISSES / kata.folder).glob("task*.diff"))
 
 
 def alternatives(kata: Kata) -> list[Path]:
     """Other reference solutions of the kata (another library stack, another test style)."""
-    return list(compare.alternatives(kata).values()) if ONCE else []
+    return list(compare.alternatives(kata).values())
 
 
 def near_miss_folder(kata: Kata, miss: Path, root: Path) -> Path:
@@ -50,12 +46,12 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], K
     for kata in KATAS:
         requests += [Request(kata, "solution"), Request(kata)]
         keys += [(kata.folder, "solution"), (kata.folder, "stub")]
-        for miss in near_misses(kata):  # only the task it targets is graded: that is the check
+        for miss in near_misses(kata) if ONCE else []:  # graded on the task it targets only
             match = NEAR_MISS_NAME.match(miss.stem)
             tasks = (int(match.group(1)),) if match else ()
             requests.append(Request(kata, "path", near_miss_folder(kata, miss, root), tasks))
             keys.append((kata.folder, miss.stem))
-        for other in alternatives(kata):
+        for other in alternatives(kata) if ONCE else []:
             requests.append(Request(kata, "path", other))
             keys.append((kata.folder, f"alternative {other.name}"))
     return dict(zip(keys, graded(requests), strict=True))
@@ -83,6 +79,7 @@ def test_stub_scores_exactly_zero(kata: Kata, results: dict[tuple[str, str], Kat
     assert result.score == 0, f"{kata.folder}: the stub already earns points from {free}"
 
 
+@pytest.mark.once
 @pytest.mark.parametrize(
     ("kata", "other"),
     [(kata, other) for kata in KATAS for other in alternatives(kata)],
@@ -98,7 +95,7 @@ def test_every_alternative_solution_passes(
 
 @pytest.mark.parametrize("kata", KATAS, ids=lambda k: k.folder)
 def test_kata_has_at_least_five_near_misses_that_say_what_is_wrong(kata: Kata) -> None:
-    misses = all_near_misses(kata)
+    misses = near_misses(kata)
     assert len(misses) >= 5, f"{kata.folder} has {len(misses)} near misses"
     for miss in misses:
         text = miss.read_text(encoding="utf-8")
@@ -107,6 +104,7 @@ def test_kata_has_at_least_five_near_misses_that_say_what_is_wrong(kata: Kata) -
         assert NEAR_MISS_NAME.match(miss.stem), f"{miss.name}: name it taskN_<mistake>.diff"
 
 
+@pytest.mark.once
 @pytest.mark.parametrize(
     ("kata", "miss"),
     [(kata, miss) for kata in KATAS for miss in near_misses(kata)],

@@ -37,7 +37,7 @@ from graders.grade import grade_many
 from graders.sandbox import isolation_here
 from graders.score import KataGrade
 from graders.vocabulary import Request
-from tests.conftest import ONCE, check_schema, with_token
+from tests.conftest import check_schema, with_token
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -286,7 +286,8 @@ def test_case_in_the_sandbox(case: Case, sandboxed: dict[str, Any], world: World
     check(case, grade, before, world)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.fallback and ONCE], ids=lambda c: c.name)
+@pytest.mark.once
+@pytest.mark.parametrize("case", [c for c in CASES if c.fallback], ids=lambda c: c.name)
 def test_case_without_the_sandbox(case: Case, unsandboxed: dict[str, Any], world: World) -> None:
     grade, before = unsandboxed[case.name]
     assert grade.isolation == "none"
