@@ -231,15 +231,17 @@ def test_one_signal_stops_a_grade_at_once_and_leaves_nothing(tmp_path: Path, sig
         [sys.executable, "-m", "graders", "grade", FIRST.slug, "--path", str(folder)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # bounds for a loaded machine, not a speed check
     while not processes_of(scratch) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert processes_of(scratch), "grading never started"
     time.sleep(0.5)  # a test is hanging now
-    sent = time.monotonic()
     grader.send_signal(signum)
-    _, said = grader.communicate(timeout=20)
-    assert time.monotonic() - sent < 5, "one signal stops the grade within seconds"
+    try:  # the hanging test would run for the kata's whole timeout: one signal ends it first
+        _, said = grader.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        grader.kill()
+        raise AssertionError("one signal did not stop the grade") from None
     assert grader.returncode == 130 and "stopped" in said, said
     assert not processes_of(scratch), "a job process outlived the grade"
     assert not list(scratch.glob("graders-*")), "the grading folders are removed"
