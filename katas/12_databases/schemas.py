@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 
 class AuthorCreate(BaseModel):
-    """TODO (task 1): name, 1–100 characters; email, one @ and no spaces, at most 200."""
+    """TODO (task 1): name, 1–100 characters; email, at most 200, one @ and no whitespace."""
 
 
 class AuthorOut(BaseModel):

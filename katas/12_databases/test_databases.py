@@ -173,6 +173,10 @@ BOOK = {"title": "The Dispossessed", "year": 1974, "isbn": "9780061054884", "aut
         ("/authors", {"email": AUTHOR["email"]}, ["body", "name"]),
         ("/authors", {**AUTHOR, "email": "ursula.example.com"}, ["body", "email"]),
         ("/authors", {**AUTHOR, "email": "ursula le guin@example.com"}, ["body", "email"]),
+        ("/authors", {**AUTHOR, "email": "ursula\t@example.com"}, ["body", "email"]),
+        ("/authors", {**AUTHOR, "email": "ursula@exam\nple.com"}, ["body", "email"]),
+        ("/authors", {**AUTHOR, "email": "ursula@example.com\n"}, ["body", "email"]),
+        ("/authors", {**AUTHOR, "email": "ursula\u00a0le\u00a0guin@example.com"}, ["body", "email"]),
         ("/authors", {**AUTHOR, "email": "ursula@home@example.com"}, ["body", "email"]),
         ("/authors", {**AUTHOR, "email": "u@" + "e" * 199}, ["body", "email"]),
         ("/books", {**BOOK, "title": ""}, ["body", "title"]),
@@ -187,6 +191,8 @@ BOOK = {"title": "The Dispossessed", "year": 1974, "isbn": "9780061054884", "aut
     ],
     ids=[
         "empty-name", "101-char-name", "no-name", "email-without-@", "email-with-spaces",
+        "email-with-a-tab", "email-with-a-newline", "email-ending-in-a-newline",
+        "email-with-no-break-spaces",
         "email-with-two-@", "201-char-email", "empty-title", "201-char-title", "year-1449",
         "year-2101", "12-digit-isbn", "14-digit-isbn", "isbn-with-a-dash", "author_id-not-int",
         "import-with-a-bad-book",
@@ -197,6 +203,28 @@ def test_a_body_outside_the_rules_is_422(client, path, body, loc):
     assert r.status_code == 422, f"POST {path} {str(body)[:70]} → {r.status_code}, expected 422"
     locations = [error.get("loc") for error in r.json()["detail"]]
     assert loc in locations, f"POST {path} → errors at {locations}, expected one at {loc}"
+
+
+@pytest.mark.task(1)
+@pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        ("/authors", {"name": "x" * 100, "email": "ursula"}, ["body", "email"]),
+        ("/authors", {"name": "x", "email": "ursula"}, ["body", "email"]),
+        ("/authors", {"name": "", "email": "u@" + "e" * 198}, ["body", "name"]),
+        ("/books", {**BOOK, "title": "x", "year": 1450, "author_id": "u"}, ["body", "author_id"]),
+        ("/books", {**BOOK, "title": "x" * 200, "year": 2100, "isbn": "0000000000000", "author_id": "u"}, ["body", "author_id"]),
+    ],
+    ids=["100-char-name", "1-char-name", "200-char-email", "1-char-title-year-1450", "200-char-title-year-2100"],
+)  # fmt: skip
+def test_values_on_the_bounds_are_accepted(client, path, body, loc):
+    # The body breaks one other rule, so the 422 lists every field that failed, and no other.
+    r = client.post(path, json=body)
+    locations = [e.get("loc") for e in r.json().get("detail", [])] if r.status_code == 422 else []
+    assert locations == [loc], (
+        f"POST {path} {str(body)[:70]} → {r.status_code}, errors at {locations}, expected one "
+        f"error, at {loc}: the other fields are on their bounds, which are allowed"
+    )
 
 
 @pytest.mark.task(1)
@@ -449,11 +477,68 @@ def test_every_request_gives_its_connection_back(database, in_process):
     assert pool["checkout"] >= len(requests) - 1, f"only {pool['checkout']} checkouts"
 
 
+@pytest.mark.task(3)
+@pytest.mark.white_box  # sessions are objects inside the app's process
+def test_each_request_gets_a_new_session_closed_when_it_ends(database, in_process, monkeypatch):
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    seed(database, authors=[URSULA])
+    begun: list[Session] = []  # every session that began a transaction, in order
+    closed: list[Session] = []
+    close = Session.close
+
+    def recording_close(self: Session) -> None:
+        closed.append(self)
+        close(self)
+
+    def record_begin(session, transaction, connection):
+        begun.append(session)
+
+    monkeypatch.setattr(Session, "close", recording_close)
+    event.listen(Session, "after_begin", record_begin)
+    requests = [
+        ("GET", "/authors/1", None),
+        ("POST", "/authors", {"name": "Frank Herbert", "email": "frank@example.com"}),
+        ("GET", "/authors", None),
+        ("POST", "/authors", {"name": "Frank", "email": "frank@example.com"}),  # a 409
+        ("GET", "/authors/9", None),  # a 404
+        ("GET", "/books", None),
+    ]
+    seen: list[Session] = []  # kept, so that no two sessions can share an id()
+    try:
+        with TestClient(kata.app, raise_server_exceptions=False) as client:
+            for method, path, body in requests:
+                begun.clear()
+                r = client.request(method, path, json=body)
+                request = f"{method} {path} → {r.status_code}"
+                sessions = list({id(session): session for session in begun}.values())
+                assert len(sessions) == 1, (
+                    f"{request} ran its SQL in {len(sessions)} sessions, expected one"
+                )
+                (session,) = sessions
+                assert all(session is not earlier for earlier in seen), (
+                    f"{request} used the session an earlier request had: each request needs a "
+                    "new session from the factory, not one shared by the app"
+                )
+                assert any(session is done for done in closed), (
+                    f"{request}: its session was not closed when the request ended: close it "
+                    "in every case, success or failure (in a finally, or a `with` block)"
+                )
+                seen.append(session)
+    finally:
+        event.remove(Session, "after_begin", record_begin)
+
+
 # Task 4 — Authors with their books, in two queries
 
 
 @pytest.mark.task(4)
 def test_authors_come_by_name_with_their_books_newest_first(client, database):
+    # With this index SQLite answers ORDER BY name with the ties highest id first: only an
+    # ORDER BY that ends on the id gives the two Frank Herberts in the README's order.
+    with closing(sqlite3.connect(database)) as conn:
+        conn.execute("CREATE INDEX ix_authors_name_id_desc ON authors (name, id DESC)")
     seed(
         database,
         authors=[URSULA, FRANK, OCTAVIA, (4, "Frank Herbert", "frank.too@example.com")],
@@ -488,8 +573,9 @@ def test_authors_come_by_name_with_their_books_newest_first(client, database):
     ]  # fmt: skip
     got = body_of(r)
     assert got == expected, (
-        f"GET /authors → {got}, expected {expected}: authors by name, then id; each with all "
-        "their books, newest first (by year, then the higher id), and no email"
+        f"GET /authors → {got}, expected {expected}: authors by name, then by id, the lower "
+        "first (order by both: an index may hand ties back in any order); each with all their "
+        "books, newest first (by year, then the higher id), and no email"
     )
 
 
@@ -606,10 +692,12 @@ def test_a_page_of_one_authors_books_counts_only_theirs(client, database):
     got = [(item["id"], item["isbn"]) for item in page["items"]]
     expected = [(8, "9780000000008"), (5, "9780000000005"), (2, None)]
     assert got == expected, f"{request} → (id, isbn) {got}, expected {expected}"
-    page, request = page_of(client, author_id=99)
-    assert (page["items"], page["total"]) == ([], 0), (
-        f"{request} → {page}, expected no items and total 0 for an author with no books"
-    )
+    for unknown in (99, 0, -1):
+        page, request = page_of(client, author_id=unknown)
+        assert (page["items"], page["total"]) == ([], 0), (
+            f"{request} → {page}, expected no items and total 0: no author has the id "
+            f"{unknown} (0 is an id like any other, not 'no filter')"
+        )
 
 
 @pytest.mark.task(5)
@@ -678,6 +766,11 @@ def test_a_taken_isbn_is_409_and_the_app_carries_on(client, database):
     assert (r.status_code, body_of(r)) == (409, detail), (
         f"POST /books with a taken ISBN → {r.status_code} {body_of(r)}, expected 409 {detail}"
     )
+    r = client.post("/books", json={**DUNE, "author_id": 99})
+    assert (r.status_code, body_of(r)) == (404, {"detail": "Author not found"}), (
+        f"POST /books with a taken ISBN and an unknown author → {r.status_code} {body_of(r)}, "
+        "expected 404 Author not found: the author is checked first"
+    )
     r = client.post("/books", json=BOOK)
     assert r.status_code == 201, f"POST /books after the 409 → {r.status_code} {body_of(r)}"
     stored = rows(database, "SELECT id, title FROM books ORDER BY id")
@@ -698,6 +791,68 @@ def test_an_import_with_a_taken_isbn_is_409_and_saves_nothing(client, database, 
     )
     stored = rows(database, "SELECT id FROM books")
     assert stored == [(1,)], f"books after the failed import → {stored}, expected only book 1"
+
+
+@pytest.mark.task(6)
+@pytest.mark.parametrize("first", ["taken ISBN", "unknown author"])
+def test_an_import_answers_the_error_of_its_first_failing_book(client, database, first):
+    seed(database, authors=[URSULA, FRANK], books=[book(1, "Dune", 1965, 2, DUNE["isbn"])])
+    good = {**BOOK, "title": "The Left Hand of Darkness", "year": 1969, "isbn": "9780441478125"}
+    failing = {
+        "taken ISBN": ({**DUNE, "title": "Dune (again)"}, 409, "ISBN 9780441013593 is already in the catalogue"),
+        "unknown author": ({**BOOK, "author_id": 99}, 404, "Author not found"),
+    }  # fmt: skip
+    second = next(name for name in failing if name != first)
+    batch = [good, failing[first][0], failing[second][0]]
+    r = client.post("/books/import", json=batch)
+    expected = (failing[first][1], {"detail": failing[first][2]})
+    assert (r.status_code, body_of(r)) == expected, (
+        f"POST /books/import of [a good book, a book with {first}, a book with {second}] → "
+        f"{r.status_code} {body_of(r)}, expected {expected[0]} {expected[1]}: the books are "
+        "taken in the order sent, and the first one that fails decides the answer"
+    )
+    stored = rows(database, "SELECT id FROM books")
+    assert stored == [(1,)], f"books after the failed import → {stored}, expected only book 1"
+
+
+# Triggers that play another request, one that stores the same email or ISBN after yours has
+# looked and just before your INSERT runs: only the UNIQUE constraint can see it.
+RACE = """
+CREATE TRIGGER someone_else_takes_the_email BEFORE INSERT ON authors
+WHEN NEW.email = 'frank@example.com'
+BEGIN
+    INSERT INTO authors (name, email) VALUES ('Someone else', NEW.email);
+END;
+CREATE TRIGGER someone_else_takes_the_isbn BEFORE INSERT ON books
+WHEN NEW.isbn = '9780441013593'
+BEGIN
+    INSERT INTO books (title, year, isbn, author_id) VALUES ('Dune', 1965, NEW.isbn, 1);
+END;
+"""
+
+
+@pytest.mark.task(6)
+def test_a_request_that_loses_the_race_for_an_email_or_isbn_is_409(client, database):
+    seed(database, authors=[URSULA])
+    with closing(sqlite3.connect(database)) as conn:
+        conn.executescript(RACE)
+    email = {"detail": "Email already registered"}
+    isbn = {"detail": "ISBN 9780441013593 is already in the catalogue"}
+    for path, body, detail in [
+        ("/authors", {"name": "Frank Herbert", "email": "frank@example.com"}, email),
+        ("/books", {**DUNE, "author_id": 1}, isbn),
+        ("/books/import", [BOOK, {**DUNE, "author_id": 1}], isbn),
+    ]:
+        r = client.post(path, json=body)
+        assert (r.status_code, body_of(r)) == (409, detail), (
+            f"POST {path}, while another request stores the same value just before the "
+            f"INSERT → {r.status_code} {body_of(r)}, expected 409 {detail}: a SELECT first "
+            "cannot see that request; let the INSERT fail and catch the IntegrityError"
+        )
+    assert rows(database, "SELECT id FROM authors") == [(1,)], "the lost race saved an author"
+    assert rows(database, "SELECT id FROM books") == [], "the lost race saved a book"
+    r = client.post("/authors", json={"name": "Octavia E. Butler", "email": "octavia@example.com"})
+    assert r.status_code == 201, f"POST /authors after the 409s → {r.status_code} {body_of(r)}"
 
 
 # Task 7 — A migration, up and down
