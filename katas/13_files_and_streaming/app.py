@@ -137,7 +137,8 @@ def read_file_info(file_id, settings):
 
 
 # TODO (task 4): serve this as GET /files/{file_id}/download: the stored bytes with the stored
-# type, the client's filename in Content-Disposition, byte ranges, X-Content-Type-Options: nosniff.
+# type, the client's filename without its folders in Content-Disposition, byte ranges,
+# X-Content-Type-Options: nosniff.
 def download_file(file_id, settings):
     raise NotImplementedError
 

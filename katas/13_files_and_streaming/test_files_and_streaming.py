@@ -280,6 +280,24 @@ async def exchange(
         raise failure
 
 
+async def refusal(
+    path: str, *, query: str = "", headers: dict[str, str] | None = None
+) -> tuple[int | str, Any]:
+    """GET `path` through ASGI: (status, error locations) of an error answer, or (200, None)
+    for a response that started, its body unread: it may be endless or huge."""
+    async with exchange("GET", path, query=query, headers=headers) as call:
+        status = await call.status()
+        if status is None:  # an event stream may start only with its first event
+            return f"no answer within {WAIT:g} s", None
+        if status == 200:
+            return status, None
+        body = b"".join(await call.whole_body() or [])
+    try:
+        return status, [error["loc"] for error in json.loads(body)["detail"]]
+    except (ValueError, KeyError, TypeError):
+        return status, body[:200]
+
+
 # --- Task 1: an upload with form fields ----------------------------------------------------
 
 
@@ -341,12 +359,21 @@ def test_tags_are_a_repeated_optional_field_kept_in_order(client, tags):
 
 
 @pytest.mark.task(1)
-@pytest.mark.parametrize("title", ["T", "x" * 100], ids=["1-char", "100-chars"])
-def test_a_title_of_1_to_100_characters_is_accepted(client, title):
+@pytest.mark.parametrize(
+    "title",
+    ["T", "x" * 100, "  Scan  ", "   ", " " + "x" * 98 + " "],
+    ids=["1-char", "100-chars", "spaces-around", "only-spaces", "100-with-spaces"],
+)
+def test_a_title_of_1_to_100_characters_is_accepted_as_sent(client, store, title):
     r = upload(client, title=title)
     got = payload(r).get("title") if isinstance(payload(r), dict) else payload(r)
     assert (r.status_code, got) == (201, title), (
-        f"POST /files with a {len(title)}-character title → {r.status_code} {got!r}, expected 201"
+        f"POST /files with the {len(title)}-character title {title!r} → {r.status_code} "
+        f"{got!r}, expected 201 with the title as sent: spaces are characters, kept and counted"
+    )
+    sidecar = json.loads((store / f"{r.json()['id']}.json").read_text(encoding="utf-8"))
+    assert sidecar.get("title") == title, (
+        f"FILES_DIR/<id>.json holds the title {sidecar.get('title')!r}, expected {title!r}"
     )
 
 
@@ -357,6 +384,7 @@ def test_a_title_of_1_to_100_characters_is_accepted(client, title):
         (multipart(title=None), MULTIPART, ["body", "title"]),
         (multipart(title=""), MULTIPART, ["body", "title"]),
         (multipart(title="x" * 101), MULTIPART, ["body", "title"]),
+        (multipart(title=" " + "x" * 99 + " "), MULTIPART, ["body", "title"]),
         (
             f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="title"\r\n\r\nScan\r\n'
             f"--{BOUNDARY}--\r\n".encode(),
@@ -371,7 +399,14 @@ def test_a_title_of_1_to_100_characters_is_accepted(client, title):
             ["body", "file"],
         ),
     ],
-    ids=["no-title", "empty-title", "101-char-title", "no-file", "file-sent-as-text"],
+    ids=[
+        "no-title",
+        "empty-title",
+        "101-char-title",
+        "101-with-spaces",
+        "no-file",
+        "file-sent-as-text",
+    ],
 )
 def test_a_broken_form_is_422_and_stores_nothing(client, store, body, headers, loc):
     r = client.post("/files", content=body, headers=headers)
@@ -448,6 +483,23 @@ def test_a_body_one_byte_over_the_limit_is_413(limit, client, store):
         f"{r.status_code} {payload(r)}, expected 413 {expected}"
     )
     assert stored_files(store) == [], f"after a 413 FILES_DIR holds {stored_files(store)}"
+
+
+@pytest.mark.task(2)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/nowhere"), ("PUT", "/files"), ("POST", f"/files/{'0' * 32}"),
+     ("PATCH", "/exports/readings.csv")],
+    ids=["no-such-path", "other-method", "other-route", "get-route"],
+)  # fmt: skip
+def test_the_limit_holds_for_every_request(client, method, path):
+    r = client.request(method, path, content=b"x" * (LIMIT + 1), headers=MULTIPART)
+    expected = {"detail": f"Request body too large: the limit is {LIMIT} bytes"}
+    assert (r.status_code, payload(r)) == (413, expected), (
+        f"{method} {path} with a {LIMIT + 1}-byte body (FILES_MAX_BYTES={LIMIT}) → "
+        f"{r.status_code} {str(payload(r))[:200]}, expected 413 {expected}: FILES_MAX_BYTES is "
+        "the largest body the app accepts on any request, so the middleware checks them all"
+    )
 
 
 @pytest.mark.task(2)
@@ -612,8 +664,10 @@ def test_allowed_types_whose_content_matches_are_stored(client, declared, conten
         ("image/svg+xml", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml"),
         ("application/octet-stream", PNG, "application/octet-stream"),
         (None, PNG, "application/octet-stream"),
+        ("Text/Plain; charset=utf-8", b"hello", "text/plain"),
+        ("IMAGE/GIF", GIF, "image/gif"),
     ],
-    ids=["text", "gif", "svg", "octet-stream", "no-content-type"],
+    ids=["text", "gif", "svg", "octet-stream", "no-content-type", "text-with-charset", "capitals"],
 )
 def test_a_type_outside_the_allow_list_is_415(client, store, declared, content, named):
     r = upload(client, content_type=declared, content=content)
@@ -660,8 +714,11 @@ def test_content_that_does_not_start_as_declared_is_415(client, store, declared,
         ("quarterly report.png", "attachment; filename*=utf-8''quarterly%20report.png"),
         ("résumé.png", "attachment; filename*=utf-8''r%C3%A9sum%C3%A9.png"),
         ("Отчёт.png", "attachment; filename*=utf-8''%D0%9E%D1%82%D1%87%D1%91%D1%82.png"),
+        ("../escape.png", 'attachment; filename="escape.png"'),
+        ("..\\escape.png", 'attachment; filename="escape.png"'),
+        ("photos/2026\\scan.png", 'attachment; filename="scan.png"'),
     ],
-    ids=["ascii", "space", "accents", "cyrillic"],
+    ids=["ascii", "space", "accents", "cyrillic", "folders", "windows-folders", "mixed-folders"],
 )
 def test_download_sends_the_bytes_the_type_and_the_name(client, filename, disposition):
     info = uploaded(client, filename=filename)
@@ -680,6 +737,38 @@ def test_download_sends_the_bytes_the_type_and_the_name(client, filename, dispos
     got = {name: r.headers.get(name) for name in wanted}
     assert got == wanted, (
         f"GET /files/<id>/download of {filename!r} → headers {got}, expected {wanted}"
+    )
+
+
+@pytest.mark.task(4)
+@pytest.mark.parametrize("filename", ["photos/", "../..", "."], ids=["folder", "dots", "dot"])
+def test_a_filename_without_a_name_downloads_as_the_id(client, filename):
+    info = uploaded(client, filename=filename)
+    r = client.get(f"/files/{info['id']}/download")
+    expected = (200, f'attachment; filename="{info["id"]}"')
+    got = (r.status_code, r.headers.get("content-disposition"))
+    assert got == expected, (
+        f"GET /files/<id>/download of a file uploaded as {filename!r} → {got}, expected "
+        f"{expected}: with no name left after the last / or \\, the download is named by its id"
+    )
+
+
+@pytest.mark.task(4)
+@pytest.mark.parametrize(
+    ("filename", "declared", "content"),
+    [("scan.bin", "image/png", PNG), ("scan", "image/png", PNG),
+     ("photo.pdf", "image/png", PNG), ("report.png", "application/pdf", PDF),
+     ("IMG_0001", "image/jpeg", JPEG)],
+    ids=["bin-extension", "no-extension", "pdf-extension", "png-named-pdf", "jpeg-no-extension"],
+)  # fmt: skip
+def test_the_download_type_is_the_stored_one_whatever_the_name(client, filename, declared, content):
+    info = uploaded(client, filename=filename, content_type=declared, content=content)
+    r = client.get(f"/files/{info['id']}/download")
+    got = (r.status_code, r.headers.get("content-type"))
+    assert got == (200, declared), (
+        f"GET /files/<id>/download of a {declared} file uploaded as {filename!r} → status and "
+        f"Content-Type {got}, expected (200, {declared!r}): the stored type, not a guess from "
+        "the filename's extension"
     )
 
 
@@ -818,12 +907,15 @@ def test_the_export_has_the_rows_asked_for(client, params, rows):
 
 
 @pytest.mark.task(5)
+@pytest.mark.asyncio
 @pytest.mark.parametrize("rows", ["0", "-1", "10000001", "abc"])
-def test_rows_outside_1_to_10_million_is_422(client, rows):
-    r = client.get("/exports/readings.csv", params={"rows": rows})
-    assert (r.status_code, error_locs(r)) == (422, [["query", "rows"]]), (
-        f"GET /exports/readings.csv?rows={rows} → {r.status_code} {str(payload(r))[:200]}, "
-        "expected 422 with one error at ['query', 'rows']"
+async def test_rows_outside_1_to_10_million_is_422(rows):
+    # Read through ASGI so that a wrong 200 (10 000 001 rows streamed) is seen at its first
+    # message, not after 220 MB.
+    got = await refusal("/exports/readings.csv", query=f"rows={rows}")
+    assert got == (422, [["query", "rows"]]), (
+        f"GET /exports/readings.csv?rows={rows} → status and error locations {got}, expected "
+        "(422, [['query', 'rows']]): rows is bounded on both sides, 1 to 10 000 000"
     )
 
 
@@ -1073,13 +1165,41 @@ async def test_only_stored_files_make_events():
 
 
 @pytest.mark.task(6)
+@pytest.mark.asyncio
 @pytest.mark.parametrize("last", ["abc", "-1", "1.5"])
-def test_a_last_event_id_that_is_not_a_whole_number_is_422(client, last):
-    r = client.get("/events", headers={"Last-Event-ID": last})
-    assert (r.status_code, error_locs(r)) == (422, [["header", "last-event-id"]]), (
-        f"GET /events with Last-Event-ID: {last} → {r.status_code} {str(payload(r))[:200]}, "
-        "expected 422 with one error at ['header', 'last-event-id']"
+async def test_a_last_event_id_that_is_not_a_whole_number_is_422(last):
+    # Read through ASGI so that a wrong 200 (an event stream that stays open) is seen at once.
+    got = await refusal("/events", headers={"accept": "text/event-stream", "last-event-id": last})
+    assert got == (422, [["header", "last-event-id"]]), (
+        f"GET /events with Last-Event-ID: {last} → status and error locations {got}, expected "
+        "(422, [['header', 'last-event-id']]): the id is a whole number of 0 or more"
     )
+
+
+@pytest.mark.task(6)
+@pytest.mark.asyncio
+async def test_an_id_past_the_latest_waits_for_events_after_it():
+    async with async_client() as client:
+        await upload_async(client, "One")
+        async with event_stream("3") as stream:
+            early = await stream.events(1, within=0.3)
+            assert early == [], (
+                f"GET /events with Last-Event-ID: 3 while there is one event → {early}, "
+                "expected no event"
+            )
+            for title in ["Two", "Three"]:
+                await upload_async(client, title)
+            between = decoded(await stream.events(1, within=0.3))
+            assert between == [], (
+                f"GET /events with Last-Event-ID: 3, then events 2 and 3 → {between}, expected "
+                "no event: only events after the id the client gave, even one past the latest"
+            )
+            fourth = await upload_async(client, "Four")
+            events = decoded(await stream.events(1))
+            assert events == [as_event(4, fourth)], (
+                f"GET /events with Last-Event-ID: 3, then event 4 → {events}, "
+                f"expected [{as_event(4, fourth)}]"
+            )
 
 
 @pytest.mark.task(6)

@@ -207,13 +207,19 @@ def read_file_info(file_id: str, settings: SettingsDep) -> FileInfo:
     return stored(settings, file_id)
 
 
+def download_name(info: FileInfo) -> str:
+    """The client's filename without its folders, or the id when no name is left."""
+    name = re.split(r"[/\\]", info.filename)[-1]  # after the last / or \ (Windows folders)
+    return info.id if name in {"", ".", ".."} else name
+
+
 @app.get("/files/{file_id}/download")
 def download_file(file_id: str, settings: SettingsDep) -> FileResponse:
     info = stored(settings, file_id)
     return FileResponse(
         settings.files_dir / info.id,
-        media_type=info.content_type,
-        filename=info.filename,
+        media_type=info.content_type,  # without it, FileResponse guesses from the file name
+        filename=download_name(info),
         headers={"X-Content-Type-Options": "nosniff"},
     )
 
