@@ -132,7 +132,9 @@ def score(
     notes = list(plan.notes)
     slow = max((r.import_seconds for r in reports), default=0.0)
     if slow > SLOW_IMPORT:
-        notes.append(f"your modules took {slow:.1f} s to import (the limit is {IMPORT_TIMEOUT:g} s)")
+        notes.append(
+            f"your modules took {slow:.1f} s to import (the limit is {IMPORT_TIMEOUT:g} s)"
+        )
     total = round(sum(t.score for t in tests), 2)
     log = reports[0].log if reports else ""
     return KataGrade(kata, request.target, status, total, kata.max_score, tests, message, notes,
