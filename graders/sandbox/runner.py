@@ -321,7 +321,7 @@ class Supervisor:
                 if event["event"] == "start":
                     running, since = event["nodeid"], time.monotonic()
                 elif event["event"] == "report" and event["when"] == "teardown":
-                    running = None
+                    running, since = None, time.monotonic()  # the gap is timed from here
                 if done:
                     report.ended = time.monotonic()
                     return True
