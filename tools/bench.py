@@ -11,6 +11,7 @@ import os
 import queue
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from graders.catalog import ROOT, find, load_catalog
+from graders.sandbox import isolation_here
 
 ROUNDS = 5
 
@@ -135,6 +137,33 @@ def make_class(root: Path, size: int = 50) -> Path:
     return root
 
 
+def side_by_side(commands: list[list[str]]) -> float:
+    """The wall time of `commands` started together, until the last one ends."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    started = time.perf_counter()
+    running = [subprocess.Popen(c, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for c in commands]  # fmt: skip
+    for process in running:
+        process.wait()
+    return time.perf_counter() - started
+
+
+def interrupted_halfway(command: list[str], kept: Path, total: int) -> None:
+    """Run a batch and stop it with SIGINT once half of its grades are kept, as Ctrl-C would."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        while process.poll() is None and len(list(kept.rglob("*.json"))) < total // 2:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def verified_shares(work: Path) -> dict[str, float]:
     """The share of each kata's points that its solution earns from verified tests."""
     out = work / "solutions"
@@ -238,22 +267,36 @@ def main() -> None:
         line("watch: a save to the verdict / bare pytest", verdict / pytest_alone, "target ≤ 0.5")
 
         submissions = make_class(work / "class")
+        contained = isolation_here()[0] == "bubblewrap"
         batch = [python, "-m", "graders", "batch", str(submissions), "--kata", "1", "--timeout", "3",
-                 "--unsafe-no-sandbox"]  # fmt: skip
+                 *([] if contained else ["--unsafe-no-sandbox"])]  # fmt: skip
         parallel = seconds([*batch, "--out", str(work / "p")], rounds=1, warm_up=False)
         serial = seconds(
             [*batch, "--out", str(work / "s"), "--workers", "1"], rounds=1, warm_up=False
         )
         count = len(list(submissions.iterdir()))
-        print(f"\n  batch of {count} submissions (passing, failing, crashing, hanging), each in a "
-              f"sandbox where bubblewrap runs: {parallel:.1f} s in parallel, {serial:.1f} s one "
-              "after another")  # fmt: skip
+        where = "each in a bubblewrap sandbox" if contained else "without a sandbox (no bubblewrap)"
+        print(f"\n  batch of {count} submissions (passing, failing, crashing, hanging), {where}: "
+              f"{parallel:.1f} s in parallel, {serial:.1f} s one after another")  # fmt: skip
         line(
             "batch: submissions per minute",
             count / parallel * 60,
             "target as many as the machine allows",
         )
         line("batch: speed-up over one at a time", serial / parallel, "target ≥ 1.6")
+
+        # Two shards side by side, one core each, as two machines of one core would run them.
+        shards = [[*batch, "--shard", f"{i}/2", "--workers", str(max(1, cores // 2)),
+                   "--out", str(work / f"shard{i}")] for i in range(2)]  # fmt: skip
+        sharded = side_by_side(shards)
+        print(f"  the same batch in 2 shards side by side: {sharded:.1f} s")
+        line("sharded throughput / unsharded throughput", parallel / sharded, "target ≥ 0.9")
+
+        resumed_out = work / "resumed"
+        interrupted_halfway([*batch, "--out", str(resumed_out)], resumed_out / ".kept", count)
+        resumed = seconds([*batch, "--out", str(resumed_out)], rounds=1, warm_up=False)
+        print(f"  the batch started again after a Ctrl-C halfway: {resumed:.1f} s")
+        line("resumed batch / the whole batch", resumed / parallel, "target ≤ 0.6")
 
         print(
             "\n  The share of each kata's points that verified tests give (the rest is self-reported):"
