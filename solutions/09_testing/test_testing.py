@@ -306,5 +306,5 @@ def test_the_real_clock_is_read_on_each_request_in_utc(client):
     second = create(client)["created_at"]
     after = datetime.now(timezone.utc)
     assert first.endswith("Z") and second.endswith("Z"), f"not UTC: {first}, {second}"
-    times = [datetime.fromisoformat(stamp) for stamp in (first, second)]
+    times = [datetime.fromisoformat(stamp.replace("Z", "+00:00")) for stamp in (first, second)]
     assert before <= times[0] < times[1] <= after, f"{first}, {second} not read at each request"
