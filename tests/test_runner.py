@@ -249,10 +249,18 @@ def test_one_signal_stops_a_grade_at_once_and_leaves_nothing(tmp_path: Path, sig
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 120  # bounds for a loaded machine, not a speed check
-    while not processes_of(scratch) and time.monotonic() < deadline:
+    laid_out = "graders-*/boxes/*/app/app.py"  # before it, a probe of the sandbox comes and goes
+    while (
+        not list(scratch.glob(laid_out)) and grader.poll() is None and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
-    assert processes_of(scratch), "grading never started"
+    while not processes_of(scratch) and grader.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     time.sleep(0.5)  # a test is hanging now
+    if not processes_of(scratch):
+        grader.kill()
+        _, said = grader.communicate()
+        raise AssertionError(f"grading never started (exit status {grader.returncode}): {said}")
     grader.send_signal(signum)
     try:  # the hanging test would run for the kata's whole timeout: one signal ends it first
         _, said = grader.communicate(timeout=60)
