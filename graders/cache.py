@@ -66,8 +66,8 @@ def packages() -> list[str]:
 def key(inputs: Inputs, isolation: Isolation, verified_only: bool = False) -> str | None:
     """The key of a grade, from the very bytes it grades; None: it is not to be kept."""
     kata = inputs.request.kata
-    if inputs.void:
-        return None
+    if inputs.void or inputs.request.tasks or inputs.request.until_first_failure:
+        return None  # not a whole grade
     try:
         settings = (kata.path / "kata.toml").read_bytes()
     except OSError:

@@ -122,6 +122,7 @@ def app_plan(inputs: Inputs, name: str, root: Path, box: Box) -> Plan:
                     task_id=task_id,
                     strict_warnings=request.target == "solution",
                     fresh_imports=not trusted,
+                    stop_at_first_failure=request.until_first_failure,
                     size=len(tests),
                     waits=kata.parallel_tasks,
                 )

@@ -27,6 +27,8 @@ class Request:
     target: Target = "learner"
     path: Path | None = None  # the folder graded when target is "path"
     tasks: tuple[int, ...] = ()  # grade only these tasks' tests (none: every task)
+    # Stop each job at its first failing test: enough to know that code fails (a near miss).
+    until_first_failure: bool = False
 
     @property
     def source(self) -> Path:

@@ -114,6 +114,13 @@ def test_how_the_code_is_contained_is_part_of_the_key(tree: Path) -> None:
     assert key_of(tree, mine, "bubblewrap") != key_of(tree, mine, "none")
 
 
+def test_a_partial_grade_is_never_kept() -> None:
+    kata = load_kata(ROOT / "katas" / "01_first_steps")
+    assert cache.key(read(Request(kata), None), "none") is not None
+    for partial in (Request(kata, tasks=(1,)), Request(kata, until_first_failure=True)):
+        assert cache.key(read(partial, None), "none") is None, partial
+
+
 def test_a_broken_kept_grade_is_graded_again(tree: Path) -> None:
     mine = tree.parent / "mine"
     grade_many([Request(kata_of(tree), "path", mine)], kept=lambda _: cache.learners(kata_of(tree)))

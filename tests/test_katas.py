@@ -49,7 +49,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], K
         for miss in near_misses(kata) if ONCE else []:  # graded on the task it targets only
             match = NEAR_MISS_NAME.match(miss.stem)
             tasks = (int(match.group(1)),) if match else ()
-            requests.append(Request(kata, "path", near_miss_folder(kata, miss, root), tasks))
+            folder = near_miss_folder(kata, miss, root)
+            requests.append(Request(kata, "path", folder, tasks, until_first_failure=True))
             keys.append((kata.folder, miss.stem))
         for other in alternatives(kata) if ONCE else []:
             requests.append(Request(kata, "path", other))

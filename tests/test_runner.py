@@ -142,6 +142,14 @@ def test_a_box_whose_fork_server_dies_gets_a_new_one(tmp_path: Path) -> None:
     assert [run.status for run in report.nodes.values()] == ["pass"] or report.log
 
 
+def test_a_grade_until_the_first_failure_runs_no_test_after_it() -> None:
+    stopped, whole = grade_many([Request(FIRST, until_first_failure=True), Request(FIRST)])
+    assert stopped.status == whole.status == "fail"
+    assert [t.status for t in stopped.tests].count("fail") == 1
+    assert all("did not run" in t.message for t in stopped.tests if t.status != "fail")
+    assert all(t.status == "fail" for t in whole.tests)
+
+
 def test_the_time_after_a_test_is_timed_from_its_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
