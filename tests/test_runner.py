@@ -121,7 +121,9 @@ def test_a_submission_that_kills_its_app_host_harms_no_other(tmp_path: Path) -> 
     check_schema(sabotaged)
     assert sabotaged.status == "fail" and sabotaged.score < FIRST.max_score
     book3 = next(t for t in sabotaged.tests if t.name == "test_book_is_found_by_its_integer_id")
-    assert book3.status != "pass" and "exited during this request" in book3.message
+    # Whether the host's death is seen during the request or at the next start is a race.
+    told = ("exited during this request", "the sandbox that runs it has ended")
+    assert book3.status != "pass" and any(words in book3.message for words in told), book3.message
     assert honest.status == "pass", [t.message for t in honest.tests if t.status != "pass"]
 
 
