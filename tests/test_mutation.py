@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from graders.catalog import UsageError, find, load_catalog
+from graders.vocabulary import Request
 from tools import mutation
 from tools.mutation import Mutant, mutants_of, mutate_source
 
@@ -157,4 +158,5 @@ def test_mutants_of_first_steps_are_graded_for_real(tmp_path: Path) -> None:
         folder = mutation.copy_solution(kata, tmp_path / str(index))
         (folder / mutant.name).write_text(mutant.source, encoding="utf-8")
         folders.append(folder)
-    assert mutation.grade([(kata, folder) for folder in folders]) == ["killed", "import"]
+    requests = [Request(kata, "path", folder, until_first_failure=True) for folder in folders]
+    assert mutation.grade(requests) == ["killed", "import"]

@@ -280,14 +280,14 @@ def load_equivalents(path: Path = EQUIVALENTS) -> list[Equivalent]:
     return entries
 
 
-def grade(requests: Sequence[tuple[Kata, Path]]) -> list[Verdict]:
-    """Grade each folder as a submission of its kata with the official tests, all in one call.
+def grade(requests: Sequence[Request]) -> list[Verdict]:
+    """Grade each request's folder with its kata's official tests, all in one call.
 
     The one place that calls the grading API: a full pass survives, a grade whose code could
     not be imported is a cheap kill, anything else (a failing test, a timeout) is a kill.
     """
     verdicts: list[Verdict] = []
-    for result in grade_many([Request(kata, "path", folder) for kata, folder in requests]):
+    for result in grade_many(requests):
         message = result.message or ""
         never_ran = result.status == "error" and message.startswith(
             "your code could not be imported"
@@ -345,10 +345,15 @@ def run(kata: Kata, wanted: int | None, seed: int, equivalents: set[Key]) -> Rep
             folder = copy_solution(kata, root / f"{index:04d}")
             (folder / mutant.name).write_text(mutant.source, encoding="utf-8")
             folders.append(folder)
-        size = batch_size(kata) or len(folders)
+        # The solution is graded whole; a mutant only until its first failing test, which kills it.
+        requests = [
+            Request(kata, "path", folder, until_first_failure=index > 0)
+            for index, folder in enumerate(folders)
+        ]
+        size = batch_size(kata) or len(requests)
         verdicts = []
-        for start in range(0, len(folders), size):
-            verdicts += grade([(kata, folder) for folder in folders[start : start + size]])
+        for start in range(0, len(requests), size):
+            verdicts += grade(requests[start : start + size])
     finally:
         workspace.remove(root)
     report.baseline = verdicts[0]
