@@ -160,3 +160,19 @@ def test_mutants_of_first_steps_are_graded_for_real(tmp_path: Path) -> None:
         folders.append(folder)
     requests = [Request(kata, "path", folder, until_first_failure=True) for folder in folders]
     assert mutation.grade(requests) == ["killed", "import"]
+
+
+def test_a_mutant_is_graded_until_its_first_failure_and_the_solution_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[Request] = []
+
+    def record(requests: list[Request]) -> list[str]:
+        seen.extend(requests)
+        return ["survived"] * len(requests)
+
+    monkeypatch.setattr(mutation, "grade", record)
+    report = mutation.run(find("first_steps"), 3, seed=0, equivalents=set())
+    assert [r.until_first_failure for r in seen] == [False, True, True, True]
+    assert [r.path.name for r in seen if r.path] == ["solution", "0000", "0001", "0002"]
+    assert report.baseline == "survived" and len(report.graded) == 3
