@@ -492,6 +492,16 @@ ADMIN_ROUTES = [("GET", "/admin/stats"), ("DELETE", "/admin/notes/1")]
 
 
 @pytest.mark.task(6)
+def test_every_admin_route_keeps_the_routers_admin_tag(client):
+    for method, path in [("get", "/admin/stats"), ("delete", "/admin/notes/{note_id}")]:
+        tags = operation(client, method, path).get("tags")
+        assert tags == ["admin"], (
+            f"/openapi.json: {method.upper()} {path} is tagged {tags}, expected ['admin'], the "
+            "tag of the stub's admin router"
+        )
+
+
+@pytest.mark.task(6)
 def test_admin_routes_refuse_a_missing_or_wrong_key(client):
     for method, url in ADMIN_ROUTES:
         for key in (None, "", "wrong-key", "change-me", API_KEY.upper()):

@@ -423,6 +423,14 @@ def test_each_book_operation_is_tagged_with_books_and_its_version(client, path):
     )
 
 
+TAGS = [
+    {"name": "books", "description": "Read the catalog. Every call needs `X-API-Key`."},
+    {"name": "v1", "description": "Deprecated since 2026-01-01: move to v2."},
+    {"name": "v2", "description": "The current version."},
+    {"name": "meta", "description": "About the service."},
+]
+
+
 @pytest.mark.task(6)
 def test_tags_are_described(client):
     described = {t.get("name"): t.get("description") for t in openapi(client).get("tags", [])}
@@ -431,3 +439,12 @@ def test_tags_are_described(client):
             f"/openapi.json top-level tags {described}, expected a description for {name!r}: "
             "pass openapi_tags to FastAPI()"
         )
+
+
+@pytest.mark.task(6)
+def test_the_document_has_its_title_and_exactly_the_four_tags_in_order(client):
+    document = openapi(client)
+    title = document.get("info", {}).get("title")
+    assert title == "Bookshelf API", f"/openapi.json title {title!r}, expected 'Bookshelf API'"
+    tags = document.get("tags")
+    assert tags == TAGS, f"/openapi.json top-level tags {tags}, expected exactly {TAGS}"

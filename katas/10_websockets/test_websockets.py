@@ -15,6 +15,7 @@ import app as kata
 
 TOKEN = "letmein"
 WAIT = 2.0  # seconds to wait for a frame that should come; a right app sends it at once
+BINARY_FRAME = {"type": "binary_frame", "loc": [], "msg": "Frames must be JSON text, not binary"}
 
 
 @pytest.fixture
@@ -214,6 +215,27 @@ def test_name_taken_in_the_room_is_refused_with_1008(client, room):
         assert outcome == "accepted", f"alice in another room → {outcome}, expected accepted"
 
 
+@pytest.mark.task(2)
+@pytest.mark.parametrize(
+    ("what", "name", "token", "reason"),
+    [
+        pytest.param("no token", "alice", None, "invalid token", id="no-token"),
+        pytest.param("a wrong token", "alice", "letmeout", "invalid token", id="wrong-token"),
+        pytest.param("a name taken in the room", "alice", TOKEN, "name taken", id="name-taken"),
+    ],
+)
+def test_a_refusal_says_why_in_its_close_reason(client, room, what, name, token, reason):
+    with member(client, room, "alice"):
+        try:
+            with client.websocket_connect(url(room, name, token)):
+                pytest.fail(f"connecting with {what} was accepted, expected refused with 1008")
+        except WebSocketDisconnect as exc:
+            got = (exc.code, exc.reason)
+    assert got == (1008, reason), (
+        f"connecting with {what} → close code and reason {got}, expected {(1008, reason)}"
+    )
+
+
 # Task 3 — Broadcast to the other members
 
 
@@ -361,6 +383,11 @@ def check_error_frame(frame: dict[str, Any], sent: str, locations: list[list[str
     assert shaped, (
         f"{sent} → error detail {detail}, expected each error to have a loc list and a msg"
     )
+    echoed = [error for error in detail if "input" in error]
+    assert not echoed, (
+        f"{sent} → error detail {detail}, expected no 'input' in any error: the frame is not "
+        "sent back (errors(include_input=False))"
+    )
     found = [error["loc"] for error in detail]
     assert found == locations, (
         f"{sent} → error locations {found}, expected {locations} ([] for the frame as a whole, "
@@ -374,6 +401,10 @@ def test_a_binary_frame_gets_an_error_frame_and_the_socket_stays_open(client, ro
         alice.send_bytes(b'{"text": "in binary"}')
         frame = receive(alice, "an error frame", skip=("join",))
         check_error_frame(frame, "alice sent a binary frame", [[]])
+        assert frame["detail"] == [BINARY_FRAME], (
+            f"alice sent a binary frame → error detail {frame['detail']}, expected exactly "
+            f"[{BINARY_FRAME}]"
+        )
         alice.send_json({"text": "in text"})
         frame = receive(bob, "alice's message", skip=("join",))
         expected = {"type": "message", "name": "alice", "text": "in text"}

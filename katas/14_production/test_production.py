@@ -788,6 +788,28 @@ def test_a_missing_product_has_no_etag_and_no_caching(client):
     assert client.get("/products/2").headers.get("etag"), "GET /products/2 has no ETag"
 
 
+@pytest.mark.task(6)
+def test_both_product_routes_document_the_product_schema(client):
+    """They return a Response themselves, so their response_model only shows in /openapi.json."""
+    document = client.get("/openapi.json").json()
+    product = {"$ref": "#/components/schemas/Product"}
+    for path, expected in (
+        ("/products", {"type": "array", "items": product}),
+        ("/products/{product_id}", product),
+    ):
+        operation = document.get("paths", {}).get(path, {}).get("get", {})
+        content = operation.get("responses", {}).get("200", {}).get("content", {})
+        schema = content.get("application/json", {}).get("schema", {})
+        shown = {key: value for key, value in schema.items() if key != "title"}
+        assert shown == expected, (
+            f"/openapi.json shows the 200 of GET {path} as {shown}, expected {expected}: "
+            "declare response_model on the route"
+        )
+    assert "Product" in document.get("components", {}).get("schemas", {}), (
+        "/openapi.json has no Product schema under components"
+    )
+
+
 # Task 7 — rate limiting
 
 
