@@ -164,6 +164,7 @@ def test_a_batch_started_again_grades_only_what_it_had_not(
         line.split()[3] for line in again.stdout.splitlines() if line.startswith("kept from before")
     ]
     assert set(graded) <= set(kept), "what was graded before the interruption is not graded again"
+    assert fresh, "the first batch was not interrupted: every grade came only at its end"
     assert sorted(fresh + kept) == NAMES, "every submission is graded once in all"
     assert len(fresh) == len(NAMES) - len(kept)
     # and the gradebook is whole:

@@ -68,6 +68,7 @@ def run_jobs(
     run = Shared(
         isolation, scratch or workspace.new_root("graders-run-"), jobs, isolate, scratch is None
     )
+    run.unit_done = unit_done
     if isolate:
         by_box: dict[int, list[JobReport]] = {}
         for report in reports:
