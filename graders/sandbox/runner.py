@@ -51,6 +51,7 @@ def run_jobs(
     isolation: Isolation = "none",
     scratch: Path | None = None,
     unit_done: Callable[[list[JobReport]], None] | None = None,
+    started: Shared | None = None,
 ) -> list[JobReport]:
     """Run every job, at most `workers` busy ones at a time; reports come back in job order.
 
@@ -60,12 +61,13 @@ def run_jobs(
     04_async) start at once, beside the busy ones. With `isolate` (submissions from different
     people) each box's jobs run one after another, from a fork server of the box's own, so that
     no submission takes several places at once or sees another's; `unit_done` hears of each
-    box's reports as soon as its jobs have ended.
+    box's reports as soon as its jobs have ended. `started` is a run whose servers were started
+    ahead for these jobs' folders (graders.warm); it is closed with the rest.
     """
     reports = [JobReport(job) for job in jobs]
     for job in jobs:
         job.layout.pending += 1
-    run = Shared(
+    run = started or Shared(
         isolation, scratch or workspace.new_root("graders-run-"), jobs, isolate, scratch is None
     )
     run.unit_done = unit_done
