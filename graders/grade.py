@@ -62,7 +62,7 @@ def grade_many(
             if hit is not None:
                 finish(index, hit)
         plans = {
-            index: plan(i, index, root, shared)
+            index: plan(i, index, root, shared, alone=len(requests) == 1 and not isolate)
             for index, i in enumerate(inputs)
             if index not in done
         }

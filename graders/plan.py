@@ -66,17 +66,24 @@ def read(request: Request, tests_from: str | None) -> Inputs:
     return Inputs(request, learner, official, notes)
 
 
-def plan(inputs: Inputs, index: int, root: Path, box: Box | None) -> Plan:
-    """The plan for grading `inputs`; its folders go under `root`, its jobs into `box` (None: its own)."""
+def plan(inputs: Inputs, index: int, root: Path, box: Box | None, alone: bool = False) -> Plan:
+    """The plan for grading `inputs`; its folders go under `root`, its jobs into `box` (None: its own).
+
+    `alone`: nothing else is graded beside it, so an app kata's tests are split into a job a task,
+    for the cores to share; beside other requests (or in a box of its own, where jobs run one
+    after another) one job is cheaper.
+    """
     request = inputs.request
     if inputs.void:
         return Plan(request, [], [], [], void=inputs.void)
     name = f"{index:03d}-{request.kata.slug}"
-    made = app_plan if request.kata.grades == "app" else tests_plan
-    return made(inputs, name, root, box or Box(name, root / "boxes" / name))
+    box = box or Box(name, root / "boxes" / name)
+    if request.kata.grades == "app":
+        return app_plan(inputs, name, root, box, alone)
+    return tests_plan(inputs, name, root, box)
 
 
-def app_plan(inputs: Inputs, name: str, root: Path, box: Box) -> Plan:
+def app_plan(inputs: Inputs, name: str, root: Path, box: Box, alone: bool) -> Plan:
     request, learner, official, notes = (
         inputs.request,
         inputs.learner,
@@ -97,7 +104,7 @@ def app_plan(inputs: Inputs, name: str, root: Path, box: Box) -> Plan:
     )
     layout = Layout(folder, files, sealed, host if not all(e.white_box for e in expected) else None)
     groups: list[tuple[int | None, list[Expected]]] = [(None, expected)]
-    if kata.parallel_tasks:
+    if kata.parallel_tasks or alone:
         groups = [(t.id, [e for e in expected if e.task_id == t.id]) for t in kata.tasks]
     jobs = []
     for task_id, items in groups:

@@ -57,6 +57,7 @@ def test_a_warm_start_grades_the_files_as_they_are_at_the_save(tmp_path: Path, f
     assert not warm.root.exists(), "the warm start's folders outlived its grade"
 
 
+@pytest.mark.once
 def test_a_warm_grade_starts_no_server_of_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -79,6 +80,7 @@ def test_a_warm_grade_starts_no_server_of_its_own(
     )
 
 
+@pytest.mark.once
 def test_an_unused_warm_start_leaves_no_process_and_no_folder(tmp_path: Path) -> None:
     put(FIRST, FIRST.path, tmp_path)
     warm = WarmStart(Request(FIRST, "path", tmp_path))
@@ -89,6 +91,7 @@ def test_an_unused_warm_start_leaves_no_process_and_no_folder(tmp_path: Path) ->
     warm.close()  # a second close is harmless
 
 
+@pytest.mark.once
 def test_a_warm_start_before_the_module_exists_still_grades_it(tmp_path: Path) -> None:
     """Nothing to warm for a folder without app.py; once the file is saved it is graded."""
     request = Request(FIRST, "path", tmp_path)
@@ -100,6 +103,7 @@ def test_a_warm_start_before_the_module_exists_still_grades_it(tmp_path: Path) -
     assert not warm.root.exists()
 
 
+@pytest.mark.once
 def test_jobs_that_need_other_folders_get_no_warm_servers(tmp_path: Path) -> None:
     put(FIRST, FIRST.path, tmp_path)
     warm = WarmStart(Request(FIRST, "path", tmp_path))
