@@ -34,7 +34,8 @@ def grade_many(
     otherwise one sandbox holds them all. `verified_only` counts no self-reported points.
     `kept(i)` names the file where request i's grade is kept: a grade kept there for the same
     inputs is read back instead of graded (graders.cache). `graded(i, grade)` hears of each grade
-    as soon as it is known (with `isolate`, as each submission ends; otherwise at the end).
+    as soon as it is known (with `isolate`, as each submission's box ends; otherwise once all of
+    its jobs have ended, which for a request of one job may be before the others').
     `warm` is a sandbox started ahead for the one request (graders.warm).
     """
     assert warm is None or (len(requests) == 1 and not isolate and kept is None)
@@ -83,7 +84,7 @@ def grade_many(
         return [done[index] for index in range(len(requests))]
     finally:
         if warm:
-            warm.close()  # not taken: the request could not be graded
+            warm.close()  # its servers, if no job took them (a request that could not be graded)
         workspace.remove(root)
 
 
