@@ -226,19 +226,34 @@ def describe(error: Exception) -> str:
     return str(error)
 
 
+def kata_folders(katas_dir: Path = KATAS) -> list[Path]:
+    return sorted(p for p in katas_dir.glob("[0-9][0-9]_*") if (p / "kata.toml").is_file())
+
+
 def load_catalog(katas_dir: Path = KATAS) -> list[Kata]:
-    folders = sorted(p for p in katas_dir.glob("[0-9][0-9]_*") if (p / "kata.toml").is_file())
-    return [load_kata(folder) for folder in folders]
+    return [load_kata(folder) for folder in kata_folders(katas_dir)]
 
 
 def find(name: str, katas: list[Kata] | None = None) -> Kata:
-    """The kata called `name`: a slug (first_steps), a folder (01_first_steps) or a number (1, 01)."""
-    katas = load_catalog() if katas is None else katas
+    """The kata called `name`: a slug (first_steps), a folder (01_first_steps) or a number (1, 01).
+
+    Without `katas`, only the kata found is read (every kata.toml only to say what was meant).
+    """
     wanted = name.strip().rstrip("/").rsplit("/", 1)[-1].lower()
+    if katas is None:
+        for folder in kata_folders():
+            if named(wanted, folder.name):
+                return load_kata(folder)
+        katas = load_catalog()
     for kata in katas:
-        if wanted in (kata.slug, kata.folder) or (wanted.isdigit() and int(wanted) == kata.number):
+        if named(wanted, kata.folder):
             return kata
     raise UsageError(f"unknown kata '{name}'.{closest(wanted, katas)} Katas: {slugs(katas)}")
+
+
+def named(wanted: str, folder: str) -> bool:
+    """Whether `wanted` names the kata in `folder` (NN_slug): by slug, folder or number."""
+    return wanted in (folder[3:], folder) or (wanted.isdigit() and int(wanted) == int(folder[:2]))
 
 
 def closest(name: str, katas: list[Kata]) -> str:

@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def grade_command(args: argparse.Namespace, console: Console) -> int:
-    kata = find(args.kata, load_catalog())
+    kata = find(args.kata)
     if args.path is not None and not args.path.is_dir():
         raise UsageError(f"--path {args.path}: no such folder (give the folder with your app.py)")
     if args.solution:
@@ -264,7 +264,7 @@ def progress_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def hint_command(args: argparse.Namespace, console: Console) -> int:
-    kata = find(args.kata, load_catalog())
+    kata = find(args.kata)
     result = None if args.task is not None else grade(Request(kata))
     hints.show_next_hint(kata, hints.pick_task(kata, result, args.task), console)
     return 0
@@ -273,21 +273,21 @@ def hint_command(args: argparse.Namespace, console: Console) -> int:
 def watch_command(args: argparse.Namespace, console: Console) -> int:
     if args.path is not None and (args.kata is None or not args.path.is_dir()):
         raise UsageError("--path needs a kata and an existing folder: watch <kata> --path DIR")
-    kata = find(args.kata, load_catalog()) if args.kata else None
+    kata = find(args.kata) if args.kata else None
     from graders import watch  # here, not above: watchfiles would slow every other command
 
     return watch.watch(kata, console, args.path)
 
 
 def compare_command(args: argparse.Namespace, console: Console) -> int:
-    kata = find(args.kata, load_catalog())
+    kata = find(args.kata)
     from graders import compare  # here, not above: syntax highlighting loads Pygments
 
     return compare.run(kata, console, args.force, args.alternative)
 
 
 def reset_command(args: argparse.Namespace, console: Console) -> int:
-    kata = find(args.kata, load_catalog())
+    kata = find(args.kata)
     if args.list:
         reset.show_backups(kata, console)
         return 0
@@ -299,15 +299,15 @@ def reset_command(args: argparse.Namespace, console: Console) -> int:
 def serve_command(args: argparse.Namespace, console: Console) -> int:
     from graders import serve  # here, not above: it replaces this process with uvicorn
 
-    return serve.run(find(args.kata, load_catalog()), args.port, console)
+    return serve.run(find(args.kata), args.port, console)
 
 
 def quiz_command(args: argparse.Namespace, console: Console) -> int:
-    return quiz.run(find(args.kata, load_catalog()), console, args.answers)
+    return quiz.run(find(args.kata), console, args.answers)
 
 
 def interview_command(args: argparse.Namespace, console: Console) -> int:
-    katas = [find(args.kata, load_catalog())] if args.kata else load_catalog()
+    katas = [find(args.kata)] if args.kata else load_catalog()
     questions = interview.gather(katas, named=args.kata is not None)
     return interview.run(questions, console, due=args.due, answers=args.answers, limit=args.limit)
 

@@ -20,10 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graders import patch, pristine, workspace
-from graders.catalog import is_test_file
+from graders.catalog import Kata, is_test_file
+from graders.sandbox import busy_places
 from graders.sandbox.jobs import Box, Host, Job, Layout
 from graders.score import Expected, expected_tests
 from graders.vocabulary import Request
+
+CASES_A_JOB = 6  # test cases that cost about as much as starting a job's pytest session
 
 
 @dataclass(frozen=True)
@@ -69,9 +72,9 @@ def read(request: Request, tests_from: str | None) -> Inputs:
 def plan(inputs: Inputs, index: int, root: Path, box: Box | None, alone: bool = False) -> Plan:
     """The plan for grading `inputs`; its folders go under `root`, its jobs into `box` (None: its own).
 
-    `alone`: nothing else is graded beside it, so an app kata's tests are split into a job a task,
-    for the cores to share; beside other requests (or in a box of its own, where jobs run one
-    after another) one job is cheaper.
+    `alone`: nothing else is graded beside it, so an app kata's tests are shared out between as
+    many jobs as run at once, for the cores to share (see `shares`); beside other requests (or in a box of its own, where jobs run one after
+    another) one job is cheaper.
     """
     request = inputs.request
     if inputs.void:
@@ -103,16 +106,27 @@ def app_plan(inputs: Inputs, name: str, root: Path, box: Box, alone: bool) -> Pl
         folder / "app", modules, folder / "shared" / "host.sock", folder / "work", kata.memory_mb
     )
     layout = Layout(folder, files, sealed, host if not all(e.white_box for e in expected) else None)
-    groups: list[tuple[int | None, list[Expected]]] = [(None, expected)]
-    if kata.parallel_tasks or alone:
-        groups = [(t.id, [e for e in expected if e.task_id == t.id]) for t in kata.tasks]
+    length = dict(
+        zip(expected, lengths(expected, reference_times(kata) if alone else {}), strict=True)
+    )
     jobs = []
-    for task_id, items in groups:
-        suffix = f":task{task_id}" if task_id is not None else ""
-        for trusted in (True, False):
-            tests = tuple(e.nodeid for e in items if e.white_box != trusted)
-            if not tests:
+    for trusted in (True, False):
+        side = [e for e in expected if e.white_box != trusted]
+        groups: list[tuple[int | None, list[Expected]]]
+        if kata.parallel_tasks:
+            groups = [(t.id, [e for e in side if e.task_id == t.id]) for t in kata.tasks]
+        elif alone:  # each side gets its share of the places, as of its length
+            mine = [length[e] for e in side]
+            places = round(busy_places() * sum(mine) / max(sum(length.values()), 1e-9))
+            groups = [(None, part) for part in shares(side, mine, places)]
+        else:
+            groups = [(None, side)]
+        for number, (task_id, items) in enumerate(groups, 1):
+            if not items:
                 continue
+            suffix = f":task{task_id}" if task_id is not None else ""
+            suffix += f":part{number}" if len(groups) > 1 and task_id is None else ""
+            tests = tuple(e.nodeid for e in items)
             jobs.append(
                 Job(
                     key=f"{name}:{'verified' if trusted else 'white-box'}{suffix}",
@@ -130,7 +144,8 @@ def app_plan(inputs: Inputs, name: str, root: Path, box: Box, alone: bool) -> Pl
                     strict_warnings=request.target == "solution",
                     fresh_imports=not trusted,
                     stop_at_first_failure=request.until_first_failure,
-                    size=len(tests),
+                    size=sum(e.cases for e in items),
+                    length=sum(length[e] for e in items),
                     waits=kata.parallel_tasks,
                 )
             )
@@ -189,11 +204,44 @@ def tests_plan(inputs: Inputs, name: str, root: Path, box: Box) -> Plan:
             stop_at_first_failure=variant is not None,
             first=first,
             size=len(first) if variant else len(expected),
+            length=len(first) if variant else len(expected),
         )
 
     jobs = [job(f"{name}:given", folder / "given")]
     jobs += [job(f"{name}:{v}", (folder / f"variant-{v}"), v) for v in first_by_variant]
     return Plan(request, jobs, expected, notes)
+
+
+def lengths(tests: list[Expected], times: dict[str, float]) -> list[float]:
+    """How long each test runs, as far as anyone can tell before running it: the seconds it took
+    the reference solution where they were measured (graders.slow), else its number of cases
+    times the reference's seconds a case (or 1)."""
+    known = [e for e in tests if e.name in times]
+    per_case = sum(times[e.name] for e in known) / max(1, sum(e.cases for e in known)) or 1.0
+    return [times.get(e.name, e.cases * per_case) for e in tests]
+
+
+def shares(tests: list[Expected], length: list[float], places: int) -> list[list[Expected]]:
+    """`tests` shared out into at most `places` jobs of about equal length, each in file order.
+
+    A job's pytest session costs about as much as CASES_A_JOB cases, so a kata of few tests stays
+    in one job. The longest test goes to the job with the least so far, then the next longest…
+    """
+    count = max(1, min(places, sum(e.cases for e in tests) // CASES_A_JOB, len(tests)))
+    parts: list[list[int]] = [[] for _ in range(count)]
+    loads = [0.0] * count
+    for index in sorted(range(len(tests)), key=lambda i: -length[i]):
+        lightest = loads.index(min(loads))
+        parts[lightest].append(index)
+        loads[lightest] += length[index]
+    return [[tests[i] for i in sorted(part)] for part in parts if part]
+
+
+def reference_times(kata: Kata) -> dict[str, float]:
+    """The reference's seconds a test, where graders.slow measured them for the kata as it is."""
+    from graders import slow  # here: graders.slow reads grades, which are made of plans
+
+    return slow.known_times(kata)
 
 
 def expected_of(official: dict[str, bytes]) -> list[Expected]:

@@ -27,6 +27,7 @@ class Expected:
     name: str  # `test_x`, or `TestClass::test_x` for a method
     task_id: int
     white_box: bool = False
+    cases: int = 1  # how many parametrized cases it runs, as far as the source tells
 
     @property
     def nodeid(self) -> str:
@@ -149,15 +150,65 @@ def expected_tests(name: str, source: bytes) -> list[Expected]:
         tree = ast.parse(source)
     except (ValueError, RecursionError, MemoryError) as error:
         raise SyntaxError(f"{name} cannot be read as Python ({type(error).__name__})") from None
+    lists = module_lists(tree.body)
     return [
         Expected(
             name,
             test,
             task_number(marks) or 0,
             any(marker(mark, "white_box") is not None for mark in marks),
+            cases_of(marks, lists),
         )
         for test, marks in collect(tree.body, "", [])
     ]
+
+
+def module_lists(body: list[ast.stmt]) -> dict[str, int]:
+    """The length of each list, tuple or dict a module binds to a name: `WRONG_KEYS = [...]`."""
+    lengths = {}
+    for statement in body:
+        if isinstance(statement, ast.Assign):
+            length = literal_length(statement.value, {})
+            for target in statement.targets:
+                if isinstance(target, ast.Name) and length is not None:
+                    lengths[target.id] = length
+    return lengths
+
+
+def literal_length(node: ast.expr, lists: dict[str, int]) -> int | None:
+    """How many items `node` spells out: a literal, a name bound to one, `list(CASES)`,
+    `CASES.items()`; None when the source does not say."""
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return len(node.elts)
+    if isinstance(node, ast.Dict):
+        return len(node.keys)
+    if isinstance(node, ast.Name):
+        return lists.get(node.id)
+    if isinstance(node, ast.Call) and len(node.args) <= 1:
+        function = node.func
+        if (
+            isinstance(function, ast.Name)
+            and function.id in ("list", "tuple", "sorted")
+            and node.args
+        ):
+            return literal_length(node.args[0], lists)
+        if isinstance(function, ast.Attribute) and function.attr in ("keys", "values", "items"):
+            return literal_length(function.value, lists)
+    return None
+
+
+def cases_of(marks: list[ast.expr], lists: dict[str, int]) -> int:
+    """The cases the `parametrize` marks make: the product of their lists' lengths.
+
+    A list the source does not spell out counts as one case: this is an estimate, for sharing a
+    kata's tests fairly between jobs, not a count anything relies on.
+    """
+    cases = 1
+    for mark in marks:
+        found = marker(mark, "parametrize")
+        if isinstance(found, ast.Call) and len(found.args) >= 2:
+            cases *= max(1, literal_length(found.args[1], lists) or 1)
+    return cases
 
 
 def runs_of(expected: Expected, job: JobReport) -> list[NodeReport]:

@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from graders import cache
 from graders.catalog import Kata
@@ -36,22 +37,37 @@ def fingerprint(kata: Kata) -> str:
     return digest.hexdigest()
 
 
+def kept_times() -> dict[str, Any]:
+    try:
+        kept = json.loads(times_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return kept if isinstance(kept, dict) else {}
+
+
+def known_times(kata: Kata) -> dict[str, float]:
+    """The reference's seconds a test, if they were measured for what the kata is now; else {}."""
+    entry = kept_times().get(kata.folder)
+    if not isinstance(entry, dict) or entry.get("key") != fingerprint(kata):
+        return {}
+    try:
+        return {str(k): float(v) for k, v in entry.get("times", {}).items()}
+    except (AttributeError, TypeError, ValueError):
+        return {}
+
+
 def reference_times(kata: Kata) -> dict[str, float]:
     """Seconds each test of the reference solution takes, measured once and kept."""
     from graders.grade import grade
     from graders.vocabulary import Request
 
+    known = known_times(kata)
+    if known:
+        return known
     wanted = fingerprint(kata)
-    try:
-        kept = json.loads(times_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        kept = {}
-    entry = kept.get(kata.folder) if isinstance(kept, dict) else None
-    if isinstance(entry, dict) and entry.get("key") == wanted:
-        return {str(k): float(v) for k, v in entry.get("times", {}).items()}
     reference = grade(Request(kata, "solution"))
     times = {test.name: test.duration for test in reference.tests}
-    kept = kept if isinstance(kept, dict) else {}
+    kept = kept_times()
     kept[kata.folder] = {"key": wanted, "times": times}
     try:
         times_file().parent.mkdir(parents=True, exist_ok=True)

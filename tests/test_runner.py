@@ -31,7 +31,7 @@ def untrusted_jobs(folder: Path, specs: list[tuple[str, str, int, bool]]) -> lis
     layout = Layout(folder / "layout", {folder / "work": {}, folder / "tmp": {}})
     return [
         Job(key=key, box=box, layout=layout, trusted=False, directory=folder,
-            work=folder / "work", tmp=folder / "tmp", tests=(test,), size=size, waits=waits)
+            work=folder / "work", tmp=folder / "tmp", tests=(test,), size=size, length=size, waits=waits)
         for key, test, size, waits in specs
     ]  # fmt: skip
 

@@ -9,7 +9,7 @@ process a box left).
 """
 
 from graders.sandbox.jobs import Box, Host, Job, JobReport, Layout, NodeReport
-from graders.sandbox.runner import IMPORT_TIMEOUT, isolation_here, run_jobs
+from graders.sandbox.runner import IMPORT_TIMEOUT, busy_places, isolation_here, run_jobs
 
 __all__ = [
     "IMPORT_TIMEOUT",
@@ -19,6 +19,7 @@ __all__ = [
     "JobReport",
     "Layout",
     "NodeReport",
+    "busy_places",
     "isolation_here",
     "run_jobs",
 ]

@@ -83,7 +83,14 @@ def probe() -> str:
     scratch = Path(os.environ.get("TMPDIR", "/tmp"))
     try:
         done = subprocess.run(
-            [*command([], [], {"PATH": "/usr/bin:/bin"}, Path("/")), sys.executable, "-c", "pass"],
+            [
+                *command([], [], {"PATH": "/usr/bin:/bin"}, Path("/")),
+                sys.executable,
+                "-I",
+                "-S",
+                "-c",
+                "",
+            ],
             capture_output=True,
             timeout=20,
             cwd=scratch if scratch.is_dir() else "/",

@@ -84,7 +84,8 @@ class Job:
     stop_at_first_failure: bool = False  # enough to know a buggy variant was caught
     fresh_imports: bool = False  # import `modules` again before each test (graders.fresh_imports)
     first: tuple[str, ...] = ()  # node ids to try before the rest, if any
-    size: int = 0  # test functions it runs, a guess at its length: the biggest start first
+    size: int = 0  # test cases it runs, as far as the source tells
+    length: float = 0.0  # a guess at how long it runs (seconds, or cases): the longest start first
     waits: bool = False  # its tests mostly sleep: it starts at once, beside the busy jobs
 
 

@@ -79,7 +79,7 @@ def run_jobs(
         default = os.cpu_count() or 1
     else:
         units = [[report] for report in reports]
-        default = (os.cpu_count() or 1) + BUSY_EXTRA
+        default = busy_places()
 
     def sleeps(unit: list[JobReport]) -> bool:
         return not isolate and all(report.job.waits for report in unit)
@@ -87,7 +87,7 @@ def run_jobs(
     sleepy = [unit for unit in units if sleeps(unit)]
     busy = sorted(
         (unit for unit in units if not sleeps(unit)),
-        key=lambda unit: max(report.job.size for report in unit),
+        key=lambda unit: max(report.job.length for report in unit),
         reverse=True,
     )
     work: queue.SimpleQueue[list[JobReport]] = queue.SimpleQueue()
@@ -112,6 +112,11 @@ def run_jobs(
     finally:
         run.close(jobs)
     return reports
+
+
+def busy_places() -> int:
+    """How many busy jobs run at once in one box (a lone kata's tests are split in as many)."""
+    return (os.cpu_count() or 1) + BUSY_EXTRA
 
 
 def solo(unit: list[JobReport]) -> queue.SimpleQueue[list[JobReport]]:
@@ -185,7 +190,10 @@ class Shared:
             server.close()
 
     def close(self, jobs: list[Job]) -> None:
-        for server in [*self.boxes.values(), *([self.trusted] if self.trusted else [])]:
+        servers = [*self.boxes.values(), *([self.trusted] if self.trusted else [])]
+        for server in servers:
+            server.ask_to_end()  # they all end at once
+        for server in servers:
             server.close()
         for stray in processes.children() - self.children:  # orphans the grader adopted
             processes.kill_tree(stray)

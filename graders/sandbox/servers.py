@@ -132,10 +132,14 @@ class ServerProcess:
             self.process.kill()
         self.process.wait()
 
-    def close(self) -> None:
+    def ask_to_end(self) -> None:
+        """Close its input: the server kills any job still running and ends."""
         if self.process.stdin is not None:
             with self.write_lock, contextlib.suppress(OSError):
-                self.process.stdin.close()  # the server kills any job still running and ends
+                self.process.stdin.close()
+
+    def close(self) -> None:
+        self.ask_to_end()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
         self.listener.join(timeout=1)  # its last answers name the jobs it ended itself
@@ -203,6 +207,11 @@ class ForkServer:
     def abandon(self, key: str) -> None:
         """The server running `key` does not answer: kill it, so that a new one takes over."""
         self.owner[key].kill()
+
+    def ask_to_end(self) -> None:
+        """Let its servers end while others are asked to (close() waits for them)."""
+        for server in self.launched:
+            server.ask_to_end()
 
     def close(self) -> None:
         for server in self.launched:
