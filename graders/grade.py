@@ -62,8 +62,9 @@ def grade_many(
             hit = cache.load(kept(index), inputs[index].request.kata, key) if kept and key else None
             if hit is not None:
                 finish(index, hit)
+        alone = len(requests) - len(done) == 1 and not isolate  # the one not read from cache
         plans = {
-            index: plan(i, index, root, shared, alone=len(requests) == 1 and not isolate)
+            index: plan(i, index, root, shared, alone=alone)
             for index, i in enumerate(inputs)
             if index not in done
         }

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from graders import grade as grading
+from graders import workspace
 from graders.catalog import find
-from graders.grade import grade
+from graders.grade import grade, grade_many
 from graders.plan import CASES_A_JOB, lengths, plan, read, shares
 from graders.sandbox import busy_places
 from graders.score import Expected, expected_tests
@@ -44,6 +46,32 @@ def test_a_request_graded_beside_others_has_one_verified_job(tmp_path: Path) -> 
     # a kata whose tests mostly wait gets a job a task, whatever else is graded
     kata = find("async")
     assert len(jobs_of("async", tmp_path, alone=False)) == len(kata.tasks)
+
+
+def test_the_one_kata_not_read_back_from_its_kept_grade_is_graded_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`nox` (progress) with one kata changed shares that kata out as a lone grade would."""
+    first_steps, background = find("first_steps"), find("background_tasks")
+    solution = {p.name: p.read_bytes() for p in first_steps.solution_path.glob("*.py")}
+    mine = workspace.lay_out(tmp_path, "mine", solution)
+    requests = [Request(first_steps, "path", mine), Request(background, "solution")]
+    alone: list[bool] = []
+    real_plan = grading.plan
+    monkeypatch.setattr(
+        grading,
+        "plan",
+        lambda *args, **kwargs: alone.append(kwargs["alone"]) or real_plan(*args, **kwargs),
+    )
+    kept = tmp_path / "kept"
+    grade_many(requests, kept=lambda i: kept / f"{i}.json")
+    assert alone == [False, False]
+    (mine / "app.py").write_text((mine / "app.py").read_text() + "\n# changed\n")
+    alone.clear()
+    results = grade_many(requests, kept=lambda i: kept / f"{i}.json")
+    assert alone == [True], "only the changed kata was planned, and alone"
+    assert [r.cached for r in results] == [False, True]
+    assert results[0].score == first_steps.max_score
 
 
 def test_white_box_tests_get_jobs_of_their_own(tmp_path: Path) -> None:
