@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from graders import grade as grading
 from graders import workspace
 from graders.catalog import find
 from graders.grade import grade, grade_many
-from graders.plan import CASES_A_JOB, lengths, plan, read, shares
+from graders.plan import CASES_A_JOB, Plan, lengths, plan, read, shares
 from graders.sandbox import busy_places
 from graders.score import Expected, expected_tests
 from graders.vocabulary import Request
@@ -57,12 +58,13 @@ def test_the_one_kata_not_read_back_from_its_kept_grade_is_graded_alone(
     mine = workspace.lay_out(tmp_path, "mine", solution)
     requests = [Request(first_steps, "path", mine), Request(background, "solution")]
     alone: list[bool] = []
-    real_plan = grading.plan
-    monkeypatch.setattr(
-        grading,
-        "plan",
-        lambda *args, **kwargs: alone.append(kwargs["alone"]) or real_plan(*args, **kwargs),
-    )
+    real_plan = plan
+
+    def spied(*args: Any, **kwargs: Any) -> Plan:
+        alone.append(kwargs["alone"])
+        return real_plan(*args, **kwargs)
+
+    monkeypatch.setattr(grading, "plan", spied)
     kept = tmp_path / "kept"
     grade_many(requests, kept=lambda i: kept / f"{i}.json")
     assert alone == [False, False]
